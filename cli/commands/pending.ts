@@ -1,0 +1,21 @@
+// Subcommands whose stage is not built yet: they are listed with their purpose so the
+// CLI shows the whole pipeline, and say plainly that they are not available.
+import type { Command } from 'commander'
+
+const PENDING: ReadonlyArray<[name: string, description: string, issue: number]> = [
+  ['migrate', 'apply the SQL migrations in schemas/sql to the database', 4],
+  ['work', 'run the storage workers: Kafka consumer group -> Piscina pool -> COPY into the store', 4],
+  ['collect', 'run the Modbus and MQTT/Sparkplug B collectors from the config', 5],
+  ['api', 'serve the HTTP API, OpenAPI docs and the dashboard', 7],
+]
+
+export function registerPending (program: Command): void {
+  for (const [name, description, issue] of PENDING) {
+    program.command(name)
+      .description(`${description} (not available yet: tracked in issue #${issue})`)
+      .action(() => {
+        process.stderr.write(`fieldstream ${name}: not available in this build yet (tracked in issue #${issue}).\n`)
+        process.exitCode = 2
+      })
+  }
+}

@@ -1,0 +1,78 @@
+// The project's Kafka client (@platformatic/kafka: pure TypeScript, maintained, no native
+// build). Stages get producers, consumers and the admin from here, configured alike.
+import { Admin, Consumer, Producer, type ConsumerOptions, type ProducerOptions } from '@platformatic/kafka'
+
+export interface KafkaSettings {
+  brokers: readonly string[]
+  clientId: string
+}
+
+export interface TopicSpec {
+  name: string
+  partitions: number
+  replicationFactor: number
+  /** Topic-level configs, e.g. { 'retention.ms': '604800000' }. */
+  configs?: Record<string, string>
+}
+
+/** Keys are strings (device ids), values raw bytes (framed point batches), headers strings. */
+export type BatchProducer = Producer<string, Buffer, string, string>
+export type BatchConsumer = Consumer<string, Buffer, string, string>
+
+const keyAsString = (key: string | undefined): Buffer | undefined => key === undefined ? undefined : Buffer.from(key)
+const raw = (value: Buffer | undefined): Buffer | undefined => value
+const headerAsString = (value: string | undefined): Buffer | undefined => value === undefined ? undefined : Buffer.from(value)
+
+export function createAdmin (s: KafkaSettings): Admin {
+  return new Admin({ clientId: `${s.clientId}-admin`, bootstrapBrokers: [...s.brokers] })
+}
+
+/** Create missing topics; existing ones are left as they are. Returns the names created. */
+export async function ensureTopics (admin: Admin, topics: readonly TopicSpec[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics())
+  const created: string[] = []
+  for (const topic of topics) {
+    if (existing.has(topic.name)) continue
+    try {
+      await admin.createTopics({
+        topics: [topic.name],
+        partitions: topic.partitions,
+        replicas: topic.replicationFactor,
+        configs: Object.entries(topic.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })
+      created.push(topic.name)
+    } catch (err) {
+      // Another process may have created it between the list and the create.
+      if (!(await admin.listTopics()).includes(topic.name)) throw err
+    }
+  }
+  return created
+}
+
+export function createBatchProducer (s: KafkaSettings, options: Partial<ProducerOptions<string, Buffer, string, string>> = {}): BatchProducer {
+  return new Producer({
+    clientId: `${s.clientId}-producer`,
+    bootstrapBrokers: [...s.brokers],
+    // Idempotent with acks=all: a retried send never writes a batch twice.
+    idempotent: true,
+    acks: -1,
+    compression: 'lz4',
+    serializers: { key: keyAsString, value: raw, headerKey: headerAsString, headerValue: headerAsString },
+    ...options,
+  })
+}
+
+export function createBatchConsumer (s: KafkaSettings, groupId: string, options: Partial<ConsumerOptions<string, Buffer, string, string>> = {}): BatchConsumer {
+  return new Consumer({
+    clientId: `${s.clientId}-consumer`,
+    bootstrapBrokers: [...s.brokers],
+    groupId,
+    deserializers: {
+      key: (b?: Buffer) => b?.toString(),
+      value: (b?: Buffer) => b,
+      headerKey: (b?: Buffer) => b?.toString(),
+      headerValue: (b?: Buffer) => b?.toString(),
+    },
+    ...options,
+  } as ConsumerOptions<string, Buffer, string, string>)
+}

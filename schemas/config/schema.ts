@@ -1,0 +1,103 @@
+// The fieldstream config file schema (JSON Schema, written with TypeBox so the
+// TypeScript type and the validator come from one definition). Defaults sit beside
+// each option; loadConfig fills them in and freezes the result.
+import { Type, type Static } from '@sinclair/typebox'
+import { ModbusCollectorSchema } from './modbus.js'
+import { MqttCollectorSchema } from './mqtt-collector.js'
+import { SpoolSchema } from './spool.js'
+
+const HostPort = Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })
+const Section = { additionalProperties: false, default: {} } as const
+
+export const KafkaTopicsSchema = Type.Object({
+  /** Point batches from the collectors. */
+  points: Type.String({ minLength: 1, default: 'fieldstream.points' }),
+  /** Batches a worker could not decode, with the error in a header. */
+  deadLetter: Type.String({ minLength: 1, default: 'fieldstream.points.dlq' }),
+  /** Alert events raised by anomaly scoring. */
+  alerts: Type.String({ minLength: 1, default: 'fieldstream.alerts' }),
+}, Section)
+
+export const KafkaSchema = Type.Object({
+  brokers: Type.Array(HostPort, { minItems: 1, default: ['127.0.0.1:9092'] }),
+  clientId: Type.String({ minLength: 1, default: 'fieldstream' }),
+  topics: KafkaTopicsSchema,
+  /** Partitions of the points topic; the unit of scale-out for workers. */
+  partitions: Type.Integer({ minimum: 1, maximum: 10000, default: 6 }),
+  replicationFactor: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+}, Section)
+
+export const DatabaseSchema = Type.Object({
+  url: Type.String({ pattern: '^postgres(ql)?://', description: 'postgres://user:password@host:port/database', default: 'postgres://postgres@127.0.0.1:5432/fieldstream' }),
+  /** Connections per worker process. */
+  poolSize: Type.Integer({ minimum: 1, maximum: 100, default: 4 }),
+}, Section)
+
+export const StoreSchema = Type.Object({
+  /** postgres (native partitions) or timescaledb (hypertable + policies); auto detects the extension. */
+  flavor: Type.Union([Type.Literal('auto'), Type.Literal('postgres'), Type.Literal('timescaledb')], { default: 'auto' }),
+  /** Raw points older than this are dropped, days; 0 keeps them forever. */
+  retentionDays: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }),
+  /** TimescaleDB: chunks older than this are compressed, days. */
+  compressAfterDays: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
+  /** Plain PostgreSQL: daily partitions created this many days ahead. */
+  partitionsAheadDays: Type.Integer({ minimum: 1, maximum: 60, default: 3 }),
+}, Section)
+
+export const WorkersSchema = Type.Object({
+  /** Kafka consumer group of the storage workers; the durable offsets are kept per group. */
+  groupId: Type.String({ minLength: 1, default: 'fieldstream-store' }),
+  /** Piscina threads decoding and encoding point batches. */
+  threads: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  /** Parallel COPY lanes (database connections); Kafka partitions are spread over them. */
+  lanes: Type.Integer({ minimum: 1, maximum: 32, default: 2 }),
+  /** A lane flushes once it holds this many bytes of point batches, MB. */
+  flushMB: Type.Number({ exclusiveMinimum: 0, maximum: 256, default: 4 }),
+  /** ... or once its oldest batch has waited this long, ms. */
+  flushMs: Type.Integer({ minimum: 1, maximum: 60000, default: 250 }),
+  /** Kafka intake pauses when this much is buffered or in flight, MB (memory bound). */
+  maxBufferedMB: Type.Number({ exclusiveMinimum: 0, maximum: 4096, default: 128 }),
+}, Section)
+
+export const MqttSchema = Type.Object({
+  url: Type.String({ pattern: '^(mqtts?|wss?)://', description: 'mqtt://host:port (or mqtts://, ws://, wss://)', default: 'mqtt://127.0.0.1:1883' }),
+}, Section)
+
+export const ApiSchema = Type.Object({
+  host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+}, Section)
+
+export const StackSchema = Type.Object({
+  /** Where `fieldstream stack` keeps Kafka, PostgreSQL and Mosquitto data (relative to the working directory). */
+  dataDir: Type.String({ minLength: 1, default: '.fieldstream' }),
+}, Section)
+
+export const SimSchema = Type.Object({
+  /** Simulated tags. */
+  tags: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 500 }),
+  /** Sample rate of each tag, Hz. */
+  rateHz: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1 }),
+  /** Simulated devices the tags are spread over (one Kafka key each). */
+  devices: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
+}, Section)
+
+export const CollectorsSchema = Type.Object({
+  modbus: ModbusCollectorSchema,
+  mqtt: MqttCollectorSchema,
+  spool: SpoolSchema,
+}, Section)
+
+export const ConfigSchema = Type.Object({
+  kafka: KafkaSchema,
+  database: DatabaseSchema,
+  mqtt: MqttSchema,
+  store: StoreSchema,
+  workers: WorkersSchema,
+  api: ApiSchema,
+  stack: StackSchema,
+  sim: SimSchema,
+  collectors: CollectorsSchema,
+}, { additionalProperties: false, $id: 'https://fieldstream.dev/schemas/config.json', title: 'fieldstream config' })
+
+export type Config = Static<typeof ConfigSchema>
