@@ -7,6 +7,7 @@ import { registerDemo } from './commands/demo.js'
 import { registerPending } from './commands/pending.js'
 import { registerSim } from './commands/sim.js'
 import { registerStack } from './commands/stack.js'
+import { registerWork } from './commands/work.js'
 
 const envHelp = Object.entries(ENV_OVERRIDES).map(([name, o]) => `  ${name.padEnd(22)} ${o.describe} (config ${o.path.slice(1).replaceAll('/', '.')})`).join('\n')
 
@@ -20,6 +21,7 @@ const program = new Command()
 registerStack(program)
 registerSim(program)
 registerDemo(program)
+registerWork(program)
 registerBench(program)
 registerPending(program)
 

@@ -3,8 +3,6 @@
 import type { Command } from 'commander'
 
 const PENDING: ReadonlyArray<[name: string, description: string, issue: number]> = [
-  ['migrate', 'apply the SQL migrations in schemas/sql to the database', 4],
-  ['work', 'run the storage workers: Kafka consumer group -> Piscina pool -> COPY into the store', 4],
   ['collect', 'run the Modbus and MQTT/Sparkplug B collectors from the config', 5],
   ['api', 'serve the HTTP API, OpenAPI docs and the dashboard', 7],
 ]

@@ -1,0 +1,24 @@
+// What the worker knows about each Kafka partition it reads: queued messages and the
+// durable offset it fences on.
+import type { Message } from '@platformatic/kafka'
+
+export type BatchMessage = Message<string, Buffer, string, string>
+
+export interface PartitionState {
+  readonly partition: number
+  /** Messages waiting for a flush, in offset order. */
+  queue: BatchMessage[]
+  /** Durable next offset from the store; undefined until loaded. */
+  durable: bigint | null | undefined
+  /** Next offset after the last message cut into a flush: the fence of the next flush. */
+  cutNext: bigint | null
+}
+
+export function newPartitionState (partition: number): PartitionState {
+  return { partition, queue: [], durable: undefined, cutNext: null }
+}
+
+/** Put messages of a rolled-back flush back, keeping offset order. */
+export function requeue (state: PartitionState, messages: readonly BatchMessage[]): void {
+  state.queue = [...messages, ...state.queue].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0))
+}

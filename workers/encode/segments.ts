@@ -1,0 +1,102 @@
+// Turn decoded point batches into segment rows: the points of one tag within one UTC hour,
+// in time order, one COPY row each (see schemas/sql/migrations/0002_points.postgres.sql).
+import type { PointBatch } from '../../schemas/points.js'
+import { SegmentRowWriter, segmentRowBytes } from './copy-binary.js'
+
+export const HOUR_US = 3_600_000_000
+/** Hours since 1970 stay below 2^21 until after 2200 (the wire format's limit). */
+const HOUR_KEY_SPAN = 2 ** 21
+const GOOD = 0xc0
+
+export interface EncodedSegments {
+  /** COPY binary rows, without the COPY header and trailer. */
+  rows: Uint8Array
+  rowCount: number
+  pointCount: number
+  /** First and last hour bucket written (µs since the epoch); -1 when empty. */
+  minBucketUs: number
+  maxBucketUs: number
+}
+
+/**
+ * Encode batches whose dictionary entries are already resolved to tag ids
+ * (tagIds[b][t] is the id of batches[b].tags[t]).
+ */
+export function encodeSegments (batches: readonly PointBatch[], tagIds: ReadonlyArray<ArrayLike<number>>): EncodedSegments {
+  let n = 0
+  for (const b of batches) n += b.tagIndex.length
+  const tagId = new Int32Array(n)
+  const timeUs = new Float64Array(n)
+  const value = new Float64Array(n)
+  const quality = new Uint16Array(n)
+  let at = 0
+  for (let b = 0; b < batches.length; b++) {
+    const batch = batches[b]!
+    const ids = tagIds[b]!
+    const len = batch.tagIndex.length
+    for (let i = 0; i < len; i++) tagId[at + i] = ids[batch.tagIndex[i]!]!
+    timeUs.set(batch.timeUs, at)
+    value.set(batch.value, at)
+    quality.set(batch.quality, at)
+    at += len
+  }
+
+  // Group points by (tag, hour) with a counting sort that keeps arrival order in a group.
+  const groupOf = new Uint32Array(n)
+  const groups = new Map<number, number>()
+  const groupKey: number[] = []
+  const groupSize: number[] = []
+  for (let i = 0; i < n; i++) {
+    const key = tagId[i]! * HOUR_KEY_SPAN + Math.floor(timeUs[i]! / HOUR_US)
+    let g = groups.get(key)
+    if (g === undefined) {
+      g = groupKey.length
+      groups.set(key, g)
+      groupKey.push(key)
+      groupSize.push(0)
+    }
+    groupOf[i] = g
+    groupSize[g]!++
+  }
+  const groupStart = new Uint32Array(groupKey.length + 1)
+  for (let g = 0; g < groupKey.length; g++) groupStart[g + 1] = groupStart[g]! + groupSize[g]!
+  const fill = groupStart.slice(0, groupKey.length)
+  const order = new Uint32Array(n)
+  for (let i = 0; i < n; i++) order[fill[groupOf[i]!]!++] = i
+
+  let bytes = 0
+  const hasBadQuality = new Uint8Array(groupKey.length)
+  for (let g = 0; g < groupKey.length; g++) {
+    const from = groupStart[g]!
+    const to = groupStart[g + 1]!
+    sortByTime(order, from, to, timeUs)
+    for (let i = from; i < to; i++) if (quality[order[i]!] !== GOOD) { hasBadQuality[g] = 1; break }
+    bytes += segmentRowBytes(to - from, hasBadQuality[g] === 1)
+  }
+
+  const writer = new SegmentRowWriter(bytes)
+  let minBucketUs = -1
+  let maxBucketUs = -1
+  for (let g = 0; g < groupKey.length; g++) {
+    const key = groupKey[g]!
+    const hour = key % HOUR_KEY_SPAN
+    const bucketUs = hour * HOUR_US
+    if (minBucketUs < 0 || bucketUs < minBucketUs) minBucketUs = bucketUs
+    if (bucketUs > maxBucketUs) maxBucketUs = bucketUs
+    writer.writeSegment((key - hour) / HOUR_KEY_SPAN, bucketUs, order, groupStart[g]!, groupStart[g + 1]!,
+      timeUs, value, hasBadQuality[g] === 1 ? quality : undefined)
+  }
+  return { rows: writer.bytes, rowCount: groupKey.length, pointCount: n, minBucketUs, maxBucketUs }
+}
+
+/** Sort order[from..to) by time; devices mostly send in order, so check before sorting. */
+function sortByTime (order: Uint32Array, from: number, to: number, timeUs: Float64Array): void {
+  for (let i = from + 1; i < to; i++) {
+    if (timeUs[order[i]!]! < timeUs[order[i - 1]!]!) {
+      const slice = Array.from(order.subarray(from, to))
+      slice.sort((a, b) => timeUs[a]! - timeUs[b]! || a - b)
+      order.set(slice, from)
+      return
+    }
+  }
+}

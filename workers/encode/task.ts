@@ -1,0 +1,47 @@
+// Piscina worker: decode a flush's point batches, resolve tag names to ids, and encode
+// segment rows for COPY. Runs off the main thread; one pg connection per thread, used
+// only to register new tag names.
+import pg from 'pg'
+import { workerData } from 'piscina'
+import { BatchCorrupt } from '../../schemas/errors.js'
+import type { PointBatch } from '../../schemas/points.js'
+import { decodeBatch } from '../../schemas/wire/codec.js'
+import { sqlOfPg } from '../store/sql.js'
+import { TagRegistry } from '../store/tags.js'
+import type { EncodeResult, EncodeTask, EncodeWorkerData, RejectedMessage } from '../tasks.js'
+import { encodeSegments } from './segments.js'
+
+let registry: TagRegistry | undefined
+
+function tagRegistry (): TagRegistry {
+  if (registry === undefined) {
+    const { databaseUrl } = workerData as EncodeWorkerData
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
+    pool.on('error', () => undefined) // an idle connection dropped by a restart; the next query reconnects
+    registry = new TagRegistry(sqlOfPg(pool))
+  }
+  return registry
+}
+
+export default async function encode (task: EncodeTask): Promise<EncodeResult> {
+  const values = new Uint8Array(task.values)
+  const batches: PointBatch[] = []
+  const rejected: RejectedMessage[] = []
+  for (let i = 0; i + 1 < task.bounds.length; i++) {
+    try {
+      batches.push(decodeBatch(values.subarray(task.bounds[i]!, task.bounds[i + 1]!)))
+    } catch (err) {
+      if (!(err instanceof BatchCorrupt)) throw err
+      rejected.push({ index: i, error: err.message })
+    }
+  }
+  const reg = tagRegistry()
+  const before = reg.size
+  const names: string[] = []
+  const kinds: number[] = []
+  for (const b of batches) { names.push(...b.tags); kinds.push(...b.tagKinds) }
+  await reg.resolve(names, kinds)
+  const tagIds = batches.map(b => b.tags.map(name => reg.idOf(name)!))
+  const encoded = encodeSegments(batches, tagIds)
+  return { ...encoded, rejected, newTags: reg.size - before }
+}

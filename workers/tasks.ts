@@ -1,0 +1,35 @@
+// Piscina task messages: what the main thread sends the encode pool and gets back.
+// Buffers travel as transferred ArrayBuffers, never cloned.
+
+/** Kafka message values of one flush, packed into one buffer. */
+export interface EncodeTask {
+  /** All values back to back. */
+  values: ArrayBuffer
+  /** Message i is values[bounds[i] .. bounds[i + 1]). */
+  bounds: Uint32Array
+}
+
+export interface RejectedMessage {
+  /** Index of the message in the task. */
+  index: number
+  /** Why it could not be decoded (FS_BATCH_CORRUPT message). */
+  error: string
+}
+
+export interface EncodeResult {
+  /** COPY binary rows (no header/trailer) for every good message. */
+  rows: Uint8Array
+  rowCount: number
+  pointCount: number
+  minBucketUs: number
+  maxBucketUs: number
+  /** Messages that are not valid point batches: they go to the dead-letter topic. */
+  rejected: RejectedMessage[]
+  /** Tags this task registered for the first time. */
+  newTags: number
+}
+
+/** Data each pool thread starts with. */
+export interface EncodeWorkerData {
+  databaseUrl: string
+}
