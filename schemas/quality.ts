@@ -45,3 +45,14 @@ export function qualitySubStatus (quality: number): number {
 export function isQualityWord (quality: number): boolean {
   return Number.isInteger(quality) && quality >= 0 && quality <= 0xffff
 }
+
+/**
+ * Flags fieldstream keeps in the vendor byte (bits 8-15) of the quality word.
+ * historical: a real value replayed after an outage (e.g. Sparkplug is_historical); it is
+ * stored but never taken as the live value of its tag nor alerted on.
+ */
+export const QualityFlag = { historical: 0x0100 } as const
+
+export function isHistorical (quality: number): boolean {
+  return (quality & QualityFlag.historical) !== 0
+}

@@ -1,0 +1,198 @@
+// The Sparkplug B 3.0 Primary Host Application: its own MQTT session (clean start, as the
+// spec requires of hosts) with the STATE death as its will; on every connect it subscribes to
+// its own STATE topic and the groups, then publishes the STATE birth as its first publish. Messages go through handlers/index.ts; points go to the shared batcher.
+import type { MqttClient } from 'mqtt'
+import sparkplug from 'sparkplug-payload'
+import type { Logger } from '../../common/log.js'
+import type { MqttCollectorConfig } from '../../schemas/config/mqtt-collector.js'
+import type { Point } from '../../schemas/points.js'
+import { encodeState } from '../../schemas/sparkplug/state.js'
+import { NAMESPACE, nodeTopic, parseTopic, REBIRTH_METRIC, stateTopic, type EdgeTopic } from '../../schemas/sparkplug/topic.js'
+import { AckQueue, installDeferredAcks, type Ack } from '../mqtt/acks.js'
+import type { Batcher } from '../mqtt/batcher.js'
+import { createSession } from '../mqtt/client.js'
+import type { RateLimitedLog } from '../mqtt/rate-log.js'
+import { emptyStats, nodeKey, type HostContext, type NodeSession, type SparkplugStats } from './context.js'
+import { SparkplugStateFailed } from './errors.js'
+import { dispatch } from './handlers/index.js'
+import { MetricTable } from './metrics.js'
+import { RebirthGate } from './rebirth.js'
+import { SeqTracker } from './seq.js'
+
+const tahu = sparkplug.get(NAMESPACE)!
+
+export interface PrimaryHostDeps {
+  url: string
+  batcher: Batcher
+  log: Logger
+  warn: RateLimitedLog
+  nowMs: () => number
+}
+
+export class PrimaryHost implements HostContext {
+  readonly stats: SparkplugStats = emptyStats()
+  readonly nodes = new Map<string, NodeSession>()
+  readonly hostId: string
+  readonly #cfg: MqttCollectorConfig
+  readonly #deps: PrimaryHostDeps
+  readonly #gate: RebirthGate
+  #client: MqttClient | undefined
+  /** Timestamp of this connection's STATE death (will) and birth: they must match (spec 3.0). */
+  #stateTimestamp = 0
+  #stateLive = false
+  #acks: AckQueue | undefined
+  /** Sources the message being dispatched emitted points to: its ack waits for all of them. */
+  #emitted = new Set<string>()
+  #stopping = false
+
+  constructor (cfg: MqttCollectorConfig, deps: PrimaryHostDeps) {
+    this.#cfg = cfg
+    this.#deps = deps
+    this.hostId = cfg.sparkplug.hostId
+    this.#gate = new RebirthGate({ minIntervalMs: cfg.sparkplug.rebirthMinIntervalMs, timeoutMs: cfg.sparkplug.rebirthTimeoutMs }, deps.nowMs)
+  }
+
+  get stateLive (): boolean { return this.#stateLive }
+
+  async start (): Promise<void> {
+    const client = createSession(this.#cfg, {
+      url: this.#deps.url,
+      clientId: `${this.#cfg.clientId}-${this.hostId}`,
+      clean: true,
+      will: this.#will(),
+      refreshWill: () => this.#will(),
+    }, this.#deps.log)
+    this.#client = client
+    this.#acks = new AckQueue(client, this.#cfg.maxInFlight)
+    installDeferredAcks(client, this.#acks, (topic, payload, ack) => this.#onMessage(topic, payload, ack))
+    client.on('close', () => { this.#stateLive = false })
+    const online = new Promise<void>((resolve, reject) => {
+      client.on('connect', () => { this.#online(client).then(resolve, reject) })
+    })
+    client.connect()
+    await online
+  }
+
+  /** A STATE death with a fresh timestamp; the next birth reuses it. */
+  #will (): { topic: string, payload: Buffer, qos: 1, retain: true } {
+    this.#stateTimestamp = this.#deps.nowMs()
+    return { topic: stateTopic(this.hostId), payload: encodeState({ online: false, timestamp: this.#stateTimestamp }), qos: 1, retain: true }
+  }
+
+  async #online (client: MqttClient): Promise<void> {
+    const groups = this.#cfg.sparkplug.groupIds
+    const filters = [stateTopic(this.hostId), ...(groups.length === 0 ? [`${NAMESPACE}/#`] : groups.map(g => `${NAMESPACE}/${g}/#`))]
+    // Subscribe before the birth: edge nodes send NBIRTH as soon as they see us online, and
+    // a birth published before our subscription is active would be lost.
+    await client.subscribeAsync(Object.fromEntries(filters.map(f => [f, { qos: 1 as const }])))
+    await this.#publishBirth(client)
+    this.#deps.log.info(`sparkplug host ${this.hostId} online, subscribed to ${filters.join(', ')}`)
+  }
+
+  async #publishBirth (client: MqttClient): Promise<void> {
+    try {
+      await client.publishAsync(stateTopic(this.hostId), encodeState({ online: true, timestamp: this.#stateTimestamp }), { qos: 1, retain: true })
+    } catch (err) {
+      throw new SparkplugStateFailed(`cannot publish STATE birth of host ${this.hostId}: ${(err as Error).message}`, { cause: err })
+    }
+    this.#stateLive = true
+  }
+
+  #onMessage (topic: string, payload: Buffer, ack: Ack | undefined): void {
+    if (this.#stopping) return
+    this.stats.messages++
+    this.#emitted.clear()
+    const parsed = parseTopic(topic)
+    if (parsed === undefined) {
+      this.stats.topicInvalid++
+      this.warn('topic', `not a Sparkplug B topic: ${topic}`)
+    } else {
+      dispatch(this, parsed, payload, this.#deps.nowMs())
+    }
+    if (ack === undefined) return
+    // A QoS 1 message (an NDEATH will, a STATE) is acknowledged once the points it produced
+    // are durable in every source they went to.
+    let left = this.#emitted.size
+    if (left === 0) return ack()
+    const part = (): void => { if (--left === 0) ack() }
+    for (const source of this.#emitted) this.#deps.batcher.add(source, [], part)
+  }
+
+  openNode (topic: EdgeTopic, bdSeq: number | undefined): NodeSession {
+    const key = nodeKey(topic)
+    const node: NodeSession = {
+      key,
+      groupId: topic.groupId,
+      edgeNodeId: topic.edgeNodeId,
+      bdSeq,
+      metrics: new MetricTable(),
+      devices: new Map(),
+      seq: new SeqTracker(this.#cfg.sparkplug.reorderTimeoutMs, released => {
+        this.stats.seqGaps++
+        for (const item of released) item.handler(this, node, item.msg)
+        this.requestRebirth(topic, 'seq gap not filled within the reorder timeout')
+      }),
+    }
+    this.nodes.set(key, node)
+    return node
+  }
+
+  emit (source: string, points: Point[]): void {
+    if (points.length === 0) return
+    this.stats.points += points.length
+    this.#emitted.add(source)
+    this.#deps.batcher.add(source, points)
+  }
+
+  requestRebirth (topic: EdgeTopic, reason: string): void {
+    const key = nodeKey(topic)
+    const client = this.#client
+    // Until the STATE birth is out nothing else may be published (it must be our first
+    // publish); edge nodes rebirth on seeing it anyway.
+    if (client === undefined || !client.connected || !this.#stateLive || !this.#gate.admit(key)) {
+      this.stats.rebirthSuppressed++
+      return
+    }
+    this.stats.rebirthRequests++
+    this.#deps.log.info(`rebirth request to ${key}: ${reason}`)
+    const payload = tahu.encodePayload({ timestamp: this.#deps.nowMs(), metrics: [{ name: REBIRTH_METRIC, type: 'Boolean', value: true }] })
+    client.publish(nodeTopic(topic.groupId, 'NCMD', topic.edgeNodeId), Buffer.from(payload), { qos: 0 })
+  }
+
+  birthed (key: string): void {
+    this.#gate.birthed(key)
+  }
+
+  reassertState (): void {
+    const client = this.#client
+    if (client === undefined || this.#stopping) return
+    this.#deps.log.warn(`STATE of host ${this.hostId} read offline while online: publishing the birth again`)
+    this.#publishBirth(client).catch(err => this.#deps.log.error((err as Error).message))
+  }
+
+  warn (kind: string, message: string): void {
+    this.#deps.warn.warn(kind, message)
+  }
+
+  /** Stop taking messages (the collector then seals what was taken). */
+  pause (): void {
+    this.#stopping = true
+  }
+
+  /**
+   * Go offline cleanly: publish the STATE death ourselves (a clean DISCONNECT suppresses the
+   * will), then disconnect. Reorder timers stop.
+   */
+  async stop (): Promise<void> {
+    this.#stopping = true
+    for (const node of this.nodes.values()) node.seq.close()
+    const client = this.#client
+    if (client === undefined) return
+    if (client.connected) {
+      await client.publishAsync(stateTopic(this.hostId), encodeState({ online: false, timestamp: this.#stateTimestamp }), { qos: 1, retain: true })
+        .catch(err => this.#deps.log.warn(`STATE death not published: ${(err as Error).message}`))
+    }
+    this.#stateLive = false
+    await client.endAsync()
+  }
+}
