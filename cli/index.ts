@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { FsError } from '../schemas/errors.js'
 import { ENV_OVERRIDES } from '../schemas/config/env.js'
 import { registerBench } from './commands/bench.js'
+import { registerCollect } from './commands/collect.js'
 import { registerDemo } from './commands/demo.js'
 import { registerPending } from './commands/pending.js'
 import { registerSim } from './commands/sim.js'
@@ -22,6 +23,7 @@ registerStack(program)
 registerSim(program)
 registerDemo(program)
 registerWork(program)
+registerCollect(program)
 registerBench(program)
 registerPending(program)
 

@@ -1,6 +1,6 @@
 // The project's Kafka client (@platformatic/kafka: pure TypeScript, maintained, no native
 // build). Stages get producers, consumers and the admin from here, configured alike.
-import { Admin, Consumer, Producer, type ConsumerOptions, type ProducerOptions } from '@platformatic/kafka'
+import { Admin, Consumer, Producer, compatibilityPartitioner, type ConsumerOptions, type ProducerOptions } from '@platformatic/kafka'
 
 export interface KafkaSettings {
   brokers: readonly string[]
@@ -57,6 +57,9 @@ export function createBatchProducer (s: KafkaSettings, options: Partial<Producer
     idempotent: true,
     acks: -1,
     compression: 'lz4',
+    // The Java client's murmur2 mapping, so a device key lands on the same partition
+    // whichever producer (a gateway's own Kafka client, Kafka Connect) writes it.
+    partitioner: compatibilityPartitioner,
     serializers: { key: keyAsString, value: raw, headerKey: headerAsString, headerValue: headerAsString },
     ...options,
   })

@@ -58,7 +58,7 @@ async function test () {
   run(process.execPath, ['bin/fieldstream.js', 'stack', 'up'])
   const files = rest.length > 0 ? rest : testFiles(join(root, 'dist', 'test'))
   say(`running ${files.length} test files with tap`)
-  const tap = spawn(process.execPath, [join(root, 'node_modules', 'tap', 'dist', 'esm', 'run', 'index.js'), ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const tap = spawn(process.execPath, [join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   let summary
   tap.stdout.on('data', chunk => {
     process.stdout.write(chunk)

@@ -16,6 +16,7 @@ import { createBatchConsumer, type BatchConsumer, type BatchProducer, type Kafka
 import type { Config } from '../schemas/config/schema.js'
 import { newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
 import { deadLetter } from './dead-letter.js'
+import { compactAll } from './store/compact.js'
 import { isRetryable } from './store/errors.js'
 import { migrate, type StoreFlavor } from './store/migrate.js'
 import { loadOffsets, type OffsetAdvance } from './store/offsets.js'
@@ -23,10 +24,11 @@ import { PartitionManager } from './store/partitions.js'
 import { applyPolicies, type PolicyOptions } from './store/policies.js'
 import { sqlOfPg } from './store/sql.js'
 import { writeFlush } from './store/writer.js'
-import type { EncodeResult, EncodeTask, EncodeWorkerData } from './tasks.js'
+import type { EncodeOutcome, EncodeResult, EncodeTask, EncodeWorkerData } from './tasks.js'
 
 const TASK_FILE = fileURLToPath(new URL('./encode/task.js', import.meta.url))
 const MAINTENANCE_MS = 3_600_000
+const COMPACT_EVERY_MS = 60_000
 /** At most this many flushes of one lane between cut and commit (one encoding while one writes). */
 const LANE_DEPTH = 2
 
@@ -43,6 +45,7 @@ export interface StorageWorkerOptions {
   maxBufferedBytes: number
   flavor: 'auto' | StoreFlavor
   policies: PolicyOptions
+  compactAfterMinutes: number
 }
 
 export interface StorageWorkerDeps {
@@ -61,6 +64,7 @@ export interface StorageStats {
   bufferedBytes: number
   paused: boolean
   dbRetries: number
+  compactedTagHours: number
 }
 
 export interface StorageWorker {
@@ -69,7 +73,7 @@ export interface StorageWorker {
   start (): Promise<void>
   /** Drain: stop intake, write what is buffered, commit, leave the group. */
   stop (): Promise<void>
-  /** Total lag of the group on the points topic, in messages. */
+  /** Messages in the points topic not yet durable in the store, over this worker's partitions. */
   lag (): Promise<bigint>
   /** Resolves or rejects when the worker stops on its own (a fatal error). */
   readonly done: Promise<void>
@@ -87,6 +91,8 @@ interface Lane {
 interface Flush {
   messages: BatchMessage[]
   advances: OffsetAdvance[]
+  /** The partition states this flush holds messages of (captured: a state may be replaced). */
+  states: PartitionState[]
   bytes: number
 }
 
@@ -104,15 +110,16 @@ export function workerOptionsFromConfig (cfg: Readonly<Config>): StorageWorkerOp
     maxBufferedBytes: cfg.workers.maxBufferedMB * 2 ** 20,
     flavor: cfg.store.flavor,
     policies: cfg.store,
+    compactAfterMinutes: cfg.store.compactAfterMinutes,
   }
 }
 
 export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorkerDeps): StorageWorker {
   const { log } = deps
-  const stats: StorageStats = { pointsStored: 0, rowsWritten: 0, flushes: 0, deadLettered: 0, skippedReplays: 0, fencedFlushes: 0, bufferedBytes: 0, paused: false, dbRetries: 0 }
+  const stats: StorageStats = { pointsStored: 0, rowsWritten: 0, flushes: 0, deadLettered: 0, skippedReplays: 0, fencedFlushes: 0, bufferedBytes: 0, paused: false, dbRetries: 0, compactedTagHours: 0 }
   const states = new Map<number, PartitionState>()
   const lanes: Lane[] = Array.from({ length: o.lanes }, (_, index) => ({ index, queuedBytes: 0, oldestQueuedAt: 0, inFlight: 0, chain: Promise.resolve(), timer: undefined }))
-  const db = new pg.Pool({ connectionString: o.databaseUrl, max: o.lanes + 1 })
+  const db = new pg.Pool({ connectionString: o.databaseUrl, max: o.lanes + 1, connectionTimeoutMillis: 10_000 })
   // An idle connection dropped by a server restart: the next checkout reconnects.
   db.on('error', err => log.debug(`idle database connection closed: ${err.message}`))
   const sql = sqlOfPg(db)
@@ -123,6 +130,8 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
   let stream: Awaited<ReturnType<BatchConsumer['consume']>> | undefined
   let stopping = false
   let maintenance: NodeJS.Timeout | undefined
+  let compaction: NodeJS.Timeout | undefined
+  let compacting = false
   let failWith: (err: Error) => void = () => undefined
   let finish: () => void = () => undefined
   const done = new Promise<void>((resolve, reject) => { finish = resolve; failWith = reject })
@@ -196,10 +205,14 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     lane.inFlight++
     const encoded = encode(flush)
     lane.chain = lane.chain
-      .then(async () => { await persist(flush, await encoded) })
+      .then(async () => { await persist(flush, await encodedWhenPossible(flush, encoded)) })
       .catch(err => { fatal(err as Error) })
       .finally(() => {
         lane.inFlight--
+        for (const st of flush.states) {
+          st.inFlight--
+          if (st.inFlight === 0) st.stale = false
+        }
         release(flush.bytes)
         kick(lane)
       })
@@ -208,9 +221,9 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
 
   /** Take up to flushBytes of loaded partitions' messages, skipping what is already durable. */
   function cut (lane: Lane): Flush | undefined {
-    const flush: Flush = { messages: [], advances: [], bytes: 0 }
+    const flush: Flush = { messages: [], advances: [], states: [], bytes: 0 }
     for (const s of states.values()) {
-      if (laneOf(s.partition) !== lane || s.durable === undefined || s.queue.length === 0) continue
+      if (laneOf(s.partition) !== lane || s.durable === undefined || s.stale || s.queue.length === 0) continue
       let taken = 0
       let skippedBytes = 0
       for (const m of s.queue) {
@@ -230,6 +243,8 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       const last = batch.at(-1)
       if (last !== undefined && (s.cutNext === null || last.offset >= s.cutNext)) {
         flush.advances.push({ partition: s.partition, expected: s.cutNext, next: last.offset + 1n })
+        flush.states.push(s)
+        s.inFlight++
         s.cutNext = last.offset + 1n
       }
       if (flush.bytes >= o.flushBytes && !stopping) break
@@ -240,16 +255,29 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     return flush
   }
 
-  async function encode (flush: Flush): Promise<EncodeResult> {
+  /** The encode result, re-running the task while the database is unavailable. */
+  async function encodedWhenPossible (flush: Flush, first: Promise<EncodeOutcome>): Promise<EncodeResult> {
+    let outcome = await first
+    for (let attempt = 0; outcome.kind === 'retry'; attempt++) {
+      stats.dbRetries++
+      await backoff(attempt, `registering tags: ${outcome.reason}`)
+      outcome = await encode(flush)
+    }
+    return outcome
+  }
+
+  async function encode (flush: Flush): Promise<EncodeOutcome> {
     const bounds = new Uint32Array(flush.messages.length + 1)
     for (let i = 0; i < flush.messages.length; i++) bounds[i + 1] = bounds[i]! + flush.messages[i]!.value.length
     const values = new Uint8Array(bounds[flush.messages.length]!)
     for (let i = 0; i < flush.messages.length; i++) values.set(flush.messages[i]!.value, bounds[i])
     const task: EncodeTask = { values: values.buffer, bounds }
-    return await pool!.run(task, { transferList: [values.buffer] }) as EncodeResult
+    return await pool!.run(task, { transferList: [values.buffer] }) as EncodeOutcome
   }
 
   async function persist (flush: Flush, result: EncodeResult): Promise<void> {
+    // Cut before a fence failed on one of its partitions: its offset range may be stale.
+    if (flush.states.some(st => st.stale)) { await refence(flush, []); return }
     if (result.rejected.length > 0) {
       const bad = result.rejected.map(r => ({ message: flush.messages[r.index]!, error: r.error }))
       await deadLetter(deps.producer, o.deadLetterTopic, bad)
@@ -276,22 +304,28 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     stats.flushes++
     stats.pointsStored += result.pointCount
     stats.rowsWritten += result.rowCount
-    for (const a of flush.advances) {
-      const s = states.get(a.partition)
-      if (s !== undefined && (s.durable === undefined || s.durable === null || a.next > s.durable)) s.durable = a.next
-    }
+    flush.advances.forEach((a, i) => {
+      const s = flush.states[i]!
+      if (s.durable === undefined || s.durable === null || a.next > s.durable) s.durable = a.next
+    })
     commitKafka(flush)
   }
 
-  /** Another writer moved these partitions: reload their durable offsets and redo the flush. */
+  /**
+   * Another writer moved these partitions (or an earlier flush of the lane was fenced):
+   * nothing of this flush was written. Requeue its messages and reload the durable offsets;
+   * the partitions stay closed to new flushes until every flush cut before has come back.
+   */
   async function refence (flush: Flush, fenced: number[]): Promise<void> {
     stats.fencedFlushes++
-    log.warn(`flush fenced on partitions ${fenced.join(',')}: another worker wrote them; reloading offsets`)
+    if (fenced.length > 0) log.warn(`flush fenced on partitions ${fenced.join(',')}: another worker wrote them; reloading offsets`)
+    for (const st of flush.states) st.stale = true
     const involved = flush.advances.map(a => a.partition)
     const loaded = await loadOffsets(sql, o.groupId, o.topic, involved)
-    for (const p of involved) {
+    for (const st of flush.states) {
+      const p = st.partition
       const s = states.get(p)
-      if (s === undefined) continue
+      if (s !== st) continue // revoked since; its new owner reads these messages again
       const durable = loaded.get(p) ?? null
       s.durable = durable
       s.cutNext = durable
@@ -304,10 +338,13 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     }
   }
 
+  /** Tell Kafka too (lag monitoring, faster restarts); the store's offsets stay authoritative. */
   function commitKafka (flush: Flush): void {
-    if (consumer === undefined) return
-    const offsets = flush.advances.map(a => ({ topic: o.topic, partition: a.partition, offset: a.next, leaderEpoch: -1 }))
-    consumer.commit({ offsets }).catch((err: Error) => log.debug(`kafka commit failed (the store's offsets stay authoritative): ${err.message}`))
+    const last = new Map<number, BatchMessage>()
+    for (const m of flush.messages) last.set(m.partition, m)
+    for (const m of last.values()) {
+      Promise.resolve(m.commit()).catch((err: Error) => log.debug(`kafka commit failed (the store's offsets stay authoritative): ${err.message}`))
+    }
   }
 
   let lastBackoffLog = 0
@@ -348,10 +385,30 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     }
   }
 
+  /** Merge closed tag-hours on a session of its own (the compaction lock is per session). */
+  async function runCompaction (): Promise<void> {
+    if (compacting || stopping) return
+    compacting = true
+    const client = new pg.Client({ connectionString: o.databaseUrl })
+    client.on('error', () => undefined)
+    try {
+      await client.connect()
+      const r = await compactAll(sqlOfPg(client), Date.now() * 1000 - o.compactAfterMinutes * 60_000_000, 20)
+      stats.compactedTagHours += r.merged
+      if (r.merged > 0) log.debug(`compacted ${r.merged} tag-hours (${r.replacedRows} segments)`)
+    } catch (err) {
+      log.warn(`compaction failed, will retry: ${(err as Error).message}`)
+    } finally {
+      await client.end().catch(() => undefined)
+      compacting = false
+    }
+  }
+
   async function shutdown (): Promise<void> {
     if (stopping) return
     stopping = true
     clearInterval(maintenance)
+    clearInterval(compaction)
     stream?.pause()
     for (const lane of lanes) { clearTimeout(lane.timer); kick(lane) }
     // Write everything that was queued, lane by lane, until nothing is left.
@@ -384,6 +441,8 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       await runMaintenance()
       maintenance = setInterval(() => { void runMaintenance() }, MAINTENANCE_MS)
       maintenance.unref()
+      compaction = setInterval(() => { void runCompaction() }, COMPACT_EVERY_MS)
+      compaction.unref()
       const workerData: EncodeWorkerData = { databaseUrl: o.databaseUrl }
       pool = new Piscina({ filename: TASK_FILE, minThreads: o.threads, maxThreads: o.threads, workerData, idleTimeout: Infinity })
       consumer = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
@@ -405,8 +464,15 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     },
     async lag () {
       if (consumer === undefined) return 0n
-      const lag = await consumer.getLag({ topics: [o.topic] })
-      return [...lag.values()].flat().reduce((sum, l) => sum + (l > 0n ? l : 0n), 0n)
+      const ends = (await consumer.listOffsets({ topics: [o.topic] })).get(o.topic) ?? []
+      let total = 0n
+      for (const s of states.values()) {
+        const end = ends[s.partition]
+        if (end === undefined) continue
+        const durable = s.durable ?? 0n
+        if (end > durable) total += end - durable
+      }
+      return total
     },
   }
 }

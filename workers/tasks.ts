@@ -16,7 +16,14 @@ export interface RejectedMessage {
   error: string
 }
 
+/** The database was unavailable while registering tags: retry the task later. */
+export interface EncodeRetry {
+  kind: 'retry'
+  reason: string
+}
+
 export interface EncodeResult {
+  kind: 'encoded'
   /** COPY binary rows (no header/trailer) for every good message. */
   rows: Uint8Array
   rowCount: number
@@ -33,3 +40,5 @@ export interface EncodeResult {
 export interface EncodeWorkerData {
   databaseUrl: string
 }
+
+export type EncodeOutcome = EncodeResult | EncodeRetry

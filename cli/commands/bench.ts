@@ -1,6 +1,12 @@
 // `fieldstream bench <name>`: each benchmark prints one JSON line on stdout.
 import type { Command } from 'commander'
+import { configOf } from '../config.js'
+import { DEFAULT_MODBUS_BENCH, runModbusBench } from '../../bench/ingest/modbus.bench.js'
+import { runMqttBench } from '../../bench/ingest/mqtt.bench.js'
 import { DEFAULT_CODEC_BENCH, runCodecBench } from '../../bench/schemas/wire/codec.bench.js'
+import { DEFAULT_STORE_BENCH, runStoreBench } from '../../bench/workers/store.bench.js'
+import { DEFAULT_KAFKA_BENCH, runKafkaBench } from '../../bench/kafka/kafka.bench.js'
+import { CLIENT_NAMES, type ClientName } from '../../bench/kafka/clients/index.js'
 
 export function registerBench (program: Command): void {
   const bench = program.command('bench').description('run a benchmark; each prints one JSON line with its figures and the machine')
@@ -11,6 +17,77 @@ export function registerBench (program: Command): void {
     .option('--runs <n>', 'timed runs (median reported)', String(DEFAULT_CODEC_BENCH.runs))
     .action((o: { batchPoints: string, batchTags: string, runs: string }) => {
       runCodecBench({ ...DEFAULT_CODEC_BENCH, batchPoints: positive(o.batchPoints, '--batch-points'), batchTags: positive(o.batchTags, '--batch-tags'), runs: positive(o.runs, '--runs') })
+    })
+  registerStoreBench(bench)
+  registerCollectorBenches(bench)
+  registerKafkaBench(bench)
+}
+
+/** The collector benchmarks (issue #5): Modbus polling and MQTT/Sparkplug intake, sinks counting points. */
+export function registerCollectorBenches (bench: Command): void {
+  const m = DEFAULT_MODBUS_BENCH
+  bench.command('modbus')
+    .description('poll simulated Modbus TCP RTUs concurrently with the collector (sink counts points); medians of several runs')
+    .option('--devices <n>', 'simulated devices, one TCP port each', String(m.devices))
+    .option('--channels <n>', 'registers per device (one request)', String(m.channels))
+    .option('--poll-interval-ms <n>', 'poll interval of every device', String(m.pollIntervalMs))
+    .option('--seconds <n>', 'measured seconds per run', String(m.seconds))
+    .option('--runs <n>', 'runs (median reported)', String(m.runs))
+    .action(async (o: Record<string, string>) => {
+      await runModbusBench({ devices: positive(o.devices!, '--devices'), channels: positive(o.channels!, '--channels'), pollIntervalMs: positive(o.pollIntervalMs!, '--poll-interval-ms'), seconds: positive(o.seconds!, '--seconds'), runs: positive(o.runs!, '--runs') })
+    })
+  bench.command('mqtt')
+    .description('Sparkplug B and JSON publishers through Mosquitto into the MQTT collector (sink counts points); medians of several runs')
+    .option('--seconds <n>', 'measured seconds per run', '5')
+    .option('--runs <n>', 'runs (median reported)', '3')
+    .option('--offered <n>', 'offered load, points/s', '600000')
+    .action(async (o: Record<string, string>, command: Command) => {
+      await runMqttBench({ url: configOf(command).mqtt.url, seconds: positive(o.seconds!, '--seconds'), runs: positive(o.runs!, '--runs'), offeredPointsPerSec: positive(o.offered!, '--offered') })
+    })
+}
+
+export function registerStoreBench (bench: Command): void {
+  const d = DEFAULT_STORE_BENCH
+  bench.command('store')
+    .description('preload point batches into Kafka, then time `fieldstream work` storing them (consume-to-durable), count lost/duplicated, read one tag-day')
+    .option('--points <n>', 'points preloaded', String(d.points))
+    .option('--tags <n>', 'distinct tags', String(d.tags))
+    .option('--day-tags <n>', 'tags with a full day at 1 Hz (read figure)', String(d.dayTags))
+    .option('--threads <n>', 'Piscina threads of the worker', String(d.threads))
+    .option('--lanes <n>', 'COPY lanes of the worker', String(d.lanes))
+    .option('--flush-mb <n>', 'flush size, MB', String(d.flushMB))
+    .option('--max-buffered-mb <n>', 'worker intake bound, MB', String(d.maxBufferedMB))
+    .option('--partitions <n>', 'partitions of the bench topic', String(d.partitions))
+    .action(async (o: Record<string, string>) => {
+      await runStoreBench({
+        points: positive(o.points!, '--points'), tags: positive(o.tags!, '--tags'), dayTags: positive(o.dayTags!, '--day-tags'),
+        threads: positive(o.threads!, '--threads'), lanes: positive(o.lanes!, '--lanes'), flushMB: Number(o.flushMb), maxBufferedMB: Number(o.maxBufferedMb), partitions: positive(o.partitions!, '--partitions'),
+      })
+    })
+}
+
+export function registerKafkaBench (bench: Command): void {
+  const d = DEFAULT_KAFKA_BENCH
+  bench.command('kafka')
+    .description('produce/consume rate of point batches on the local broker for @platformatic/kafka, kafkajs and node-rdkafka (installs the last two into bench/kafka/node_modules on first run)')
+    .option('--clients <list>', `comma-separated, of ${CLIENT_NAMES.join(', ')}`, d.clients.join(','))
+    .option('--batches <n>', 'batches per client and run', String(d.batches))
+    .option('--batch-points <n>', 'points per batch', String(d.batchPoints))
+    .option('--runs <n>', 'timed runs (medians reported)', String(d.runs))
+    .option('--partitions <n>', 'partitions of each bench topic', String(d.partitions))
+    .option('--send-batches <n>', 'messages per send() (platformatic, kafkajs)', String(d.sendBatches))
+    .option('--decode', 'also time a consumer that decodes every batch')
+    .option('--no-install', 'do not npm-install missing clients into bench/kafka/node_modules')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const clients = String(o.clients).split(',').map(c => c.trim()).filter(c => c !== '')
+      for (const c of clients) if (!(CLIENT_NAMES as readonly string[]).includes(c)) throw new RangeError(`--clients: unknown client ${JSON.stringify(c)} (expected ${CLIENT_NAMES.join(', ')})`)
+      await runKafkaBench({
+        clients: clients as ClientName[], batches: positive(String(o.batches), '--batches'), batchPoints: positive(String(o.batchPoints), '--batch-points'),
+        runs: positive(String(o.runs), '--runs'), partitions: positive(String(o.partitions), '--partitions'), sendBatches: positive(String(o.sendBatches), '--send-batches'),
+        decode: o.decode === true, install: o.install !== false,
+      })
+      // Native librdkafka threads and idle sockets would otherwise keep the process up.
+      process.exit(0)
     })
 }
 

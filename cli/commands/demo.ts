@@ -1,18 +1,17 @@
-// `fieldstream demo` (`npm run demo`): the whole pipeline on local defaults, with a live
-// progress line. It wires the stages that exist: today the simulated field sends point
-// batches into Kafka and a read-back consumer decodes them; workers, the store and the
-// API join as they are built.
+// `fieldstream demo` (`npm run demo`): the whole pipeline on local defaults with a live
+// progress line: simulated Modbus and Sparkplug devices -> collectors -> Kafka -> storage
+// worker -> store. The API joins when it is built.
 import type { Command } from 'commander'
-import { createAdmin, createBatchConsumer, createBatchProducer, ensureTopics } from '../../common/kafka.js'
-import { decodeBatch } from '../../schemas/wire/codec.js'
-import { startSyntheticSource } from '../../sim/synthetic.js'
+import { createAdmin, createBatchProducer, ensureTopics } from '../../common/kafka.js'
+import { createLogger } from '../../common/log.js'
+import { startCollectors } from '../../ingest/collect.js'
+import { startSimulatedField } from '../../sim/field.js'
 import { stackOptionsFromConfig, stackUp } from '../../stack/index.js'
+import { createStorageWorker, workerOptionsFromConfig } from '../../workers/storage-worker.js'
 import { configOf } from '../config.js'
-import { pipelineTopics } from '../topics.js'
-import { untilSignal } from '../signals.js'
 import { repoPath } from '../repo.js'
-
-const DEMO_GROUP = 'fieldstream-demo-readback'
+import { untilSignal } from '../signals.js'
+import { pipelineTopics } from '../topics.js'
 
 export function registerDemo (program: Command): void {
   program.command('demo')
@@ -23,6 +22,8 @@ export function registerDemo (program: Command): void {
       if (command.optsWithGlobals<{ config?: string }>().config === undefined && process.env.FIELDSTREAM_CONFIG === undefined) {
         program.setOptionValue('config', repoPath('config/demo.yaml'))
       }
+      // Stage logs would scroll the progress line away: warnings and errors only.
+      process.env.FIELDSTREAM_LOG ??= 'warn'
       const cfg = configOf(command)
       const say = (line: string): void => { process.stderr.write(`${line}\n`) }
       if (o.stack) await stackUp(stackOptionsFromConfig(cfg, say))
@@ -32,46 +33,42 @@ export function registerDemo (program: Command): void {
       if (created.length > 0) say(`kafka: created topics ${created.join(', ')}`)
       await admin.close()
 
-      const consumer = createBatchConsumer(cfg.kafka, DEMO_GROUP)
-      const stream = await consumer.consume({ topics: [cfg.kafka.topics.points], mode: 'latest', autocommit: 1000 })
-      let decoded = 0
-      let corrupt = 0
-      stream.on('data', message => {
-        try {
-          decoded += decodeBatch(message.value).tagIndex.length
-        } catch {
-          corrupt++
-        }
-      })
-      stream.on('error', err => say(`demo: consumer error: ${err.message}`))
-
       const producer = createBatchProducer(cfg.kafka)
-      const source = startSyntheticSource(producer, { topic: cfg.kafka.topics.points, ...cfg.sim })
-      say(`demo: ${cfg.sim.tags} simulated tags on ${cfg.sim.devices} devices at ${cfg.sim.rateHz} Hz -> Kafka ${cfg.kafka.brokers.join(',')} topic ${cfg.kafka.topics.points}`)
-      say('demo: storage workers, store and API are not wired yet; progress shows points in and points read back decoded. Ctrl-C to stop.')
+      const worker = createStorageWorker(workerOptionsFromConfig(cfg), { log: createLogger('work'), producer })
+      await worker.start()
+      say(`worker: consuming ${cfg.kafka.topics.points} into the ${worker.flavor} store at ${new URL(cfg.database.url).host}`)
+      const field = await startSimulatedField(cfg)
+      say(`field: ${field.pad?.devices.length ?? 0} Modbus devices polled every ${cfg.sim.modbus.pollIntervalMs} ms, ${field.edge?.nodeIds.length ?? 0} Sparkplug B nodes on ${cfg.mqtt.url}`)
+      const collectors = await startCollectors(field.collectorConfig, { log: createLogger('collect') })
+      say('demo: running. API and dashboard: not built yet (issue #7). Ctrl-C to stop.')
 
       const started = Date.now()
-      let lastSent = 0
+      let lastIn = 0
+      let lastStored = 0
+      const pointsIn = (): number => (collectors.modbus?.stats.points ?? 0) + (collectors.mqtt?.stats.batches.pointsWritten ?? 0)
       const progress = setInterval(() => {
-        void consumer.getLag({ topics: [cfg.kafka.topics.points] }).then(lag => {
-          const total = [...lag.values()].flat().reduce((sum, l) => sum + (l > 0n ? l : 0n), 0n)
-          const rate = (source.sent - lastSent)
-          lastSent = source.sent
-          const line = `points in ${fmt(source.sent)} (${fmt(rate)}/s) | read back ${fmt(decoded)} | corrupt ${corrupt} | consumer lag ${total} batches | send failures ${fmt(source.failed)} | ${Math.round((Date.now() - started) / 1000)} s`
+        void worker.lag().catch(() => -1n).then(lag => {
+          const inNow = pointsIn()
+          const storedNow = worker.stats.pointsStored
+          const spool = collectors.sink.stats.spool.pendingBatches
+          const line = `points in ${fmt(inNow)} (${fmt(inNow - lastIn)}/s) | stored ${fmt(storedNow)} (${fmt(storedNow - lastStored)}/s) | consumer lag ${lag} batches | spooled ${spool} | dead-lettered ${worker.stats.deadLettered} | ${Math.round((Date.now() - started) / 1000)} s`
+          lastIn = inNow
+          lastStored = storedNow
           process.stderr.write(process.stderr.isTTY ? `\r${line}\u001b[K` : `${line}\n`)
-        }, () => undefined)
+        })
       }, 1000)
 
       const duration = o.duration === undefined ? undefined : Number(o.duration)
-      await (duration === undefined ? untilSignal() : Promise.race([untilSignal(), sleep(duration * 1000)]))
+      const stopReason = await (duration === undefined ? untilSignal() : Promise.race([untilSignal(), sleep(duration * 1000)]))
+      void stopReason
       clearInterval(progress)
       if (process.stderr.isTTY) say('')
-      say('demo: stopping')
-      await source.stop()
+      say('demo: stopping (collectors, then the field, then the worker drains)')
+      await collectors.stop()
+      await field.stop()
+      await worker.stop()
       await producer.close()
-      await stream.close()
-      await consumer.close()
-      say(`demo: stopped; ${fmt(source.sent)} points sent, ${fmt(decoded)} read back decoded, ${corrupt} corrupt batches. Services keep running (\`fieldstream stack down\` stops them).`)
+      say(`demo: stopped; ${fmt(pointsIn())} points collected, ${fmt(worker.stats.pointsStored)} stored. Services keep running (\`fieldstream stack down\` stops them).`)
     })
 }
 

@@ -3,7 +3,6 @@
 import type { Command } from 'commander'
 
 const PENDING: ReadonlyArray<[name: string, description: string, issue: number]> = [
-  ['collect', 'run the Modbus and MQTT/Sparkplug B collectors from the config', 5],
   ['api', 'serve the HTTP API, OpenAPI docs and the dashboard', 7],
 ]
 

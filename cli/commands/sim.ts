@@ -1,27 +1,27 @@
-// `fieldstream sim`: simulated field data into Kafka until Ctrl-C.
+// `fieldstream sim`: simulated field devices (a Modbus TCP well pad and Sparkplug B edge
+// nodes) until Ctrl-C. `--write-config` saves the collector config that reads them.
+import { writeFileSync } from 'node:fs'
 import type { Command } from 'commander'
-import { createAdmin, createBatchProducer, ensureTopics } from '../../common/kafka.js'
-import { startSyntheticSource } from '../../sim/synthetic.js'
+import { stringify } from 'yaml'
+import { startSimulatedField } from '../../sim/field.js'
 import { configOf } from '../config.js'
-import { pipelineTopics } from '../topics.js'
 import { untilSignal } from '../signals.js'
 
 export function registerSim (program: Command): void {
   program.command('sim')
-    .description('simulate field devices: synthetic point batches at the configured rate (config section `sim`) into the points topic')
-    .action(async (_o: unknown, command: Command) => {
+    .description('simulate field devices from the config section `sim`: a Modbus TCP well pad and Sparkplug B edge nodes on `mqtt.url`')
+    .option('--write-config <file>', 'write the `collectors` config that reads the simulated devices to this YAML file')
+    .action(async (o: { writeConfig?: string }, command: Command) => {
       const cfg = configOf(command)
-      const admin = createAdmin(cfg.kafka)
-      await ensureTopics(admin, pipelineTopics(cfg))
-      await admin.close()
-      const producer = createBatchProducer(cfg.kafka)
-      const source = startSyntheticSource(producer, { topic: cfg.kafka.topics.points, ...cfg.sim })
-      process.stderr.write(`sim: ${cfg.sim.tags} tags on ${cfg.sim.devices} devices at ${cfg.sim.rateHz} Hz -> ${cfg.kafka.topics.points}; Ctrl-C to stop\n`)
-      const progress = setInterval(() => process.stderr.write(`sim: ${source.sent.toLocaleString('en-US')} points sent, ${source.failed} failed\n`), 5000)
+      const field = await startSimulatedField(cfg)
+      for (const d of field.pad?.devices ?? []) process.stderr.write(`sim: modbus ${d.kind} ${d.name} at ${d.address} unit ${d.unitId}\n`)
+      if (field.edge !== undefined) process.stderr.write(`sim: sparkplug nodes ${field.edge.nodeIds.join(', ')} on ${cfg.mqtt.url} (group ${cfg.sim.sparkplug.groupId})\n`)
+      if (o.writeConfig !== undefined) {
+        writeFileSync(o.writeConfig, stringify({ collectors: { modbus: field.collectorConfig.collectors.modbus, mqtt: field.collectorConfig.collectors.mqtt } }))
+        process.stderr.write(`sim: collector config written to ${o.writeConfig}\n`)
+      }
+      process.stderr.write('sim: running; Ctrl-C to stop\n')
       await untilSignal()
-      clearInterval(progress)
-      await source.stop()
-      await producer.close()
-      process.stderr.write(`sim: stopped after ${source.sent.toLocaleString('en-US')} points\n`)
+      await field.stop()
     })
 }

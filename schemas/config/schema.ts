@@ -40,6 +40,8 @@ export const StoreSchema = Type.Object({
   retentionDays: Type.Integer({ minimum: 0, maximum: 36500, default: 365 }),
   /** TimescaleDB: chunks older than this are compressed, days. */
   compressAfterDays: Type.Integer({ minimum: 1, maximum: 3650, default: 7 }),
+  /** A tag-hour's segments are merged into one row this long after the hour ends, minutes. */
+  compactAfterMinutes: Type.Integer({ minimum: 1, maximum: 10080, default: 10 }),
   /** Plain PostgreSQL: daily partitions created this many days ahead. */
   partitionsAheadDays: Type.Integer({ minimum: 1, maximum: 60, default: 3 }),
 }, Section)
@@ -56,7 +58,7 @@ export const WorkersSchema = Type.Object({
   /** ... or once its oldest batch has waited this long, ms. */
   flushMs: Type.Integer({ minimum: 1, maximum: 60000, default: 250 }),
   /** Kafka intake pauses when this much is buffered or in flight, MB (memory bound). */
-  maxBufferedMB: Type.Number({ exclusiveMinimum: 0, maximum: 4096, default: 128 }),
+  maxBufferedMB: Type.Number({ exclusiveMinimum: 0, maximum: 4096, default: 64 }),
 }, Section)
 
 export const MqttSchema = Type.Object({
@@ -74,12 +76,28 @@ export const StackSchema = Type.Object({
 }, Section)
 
 export const SimSchema = Type.Object({
-  /** Simulated tags. */
-  tags: Type.Integer({ minimum: 1, maximum: 10_000_000, default: 500 }),
-  /** Sample rate of each tag, Hz. */
-  rateHz: Type.Number({ exclusiveMinimum: 0, maximum: 1000, default: 1 }),
-  /** Simulated devices the tags are spread over (one Kafka key each). */
-  devices: Type.Integer({ minimum: 1, maximum: 100_000, default: 10 }),
+  /** The simulated Modbus TCP well pad (sim/modbus). */
+  modbus: Type.Object({
+    pumps: Type.Integer({ minimum: 0, maximum: 1000, default: 4 }),
+    tanks: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
+    flowMeters: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
+    /** Multi-channel RTUs, `rtuChannels` holding registers each. */
+    rtus: Type.Integer({ minimum: 0, maximum: 1000, default: 0 }),
+    rtuChannels: Type.Integer({ minimum: 1, maximum: 2000, default: 120 }),
+    /** Poll interval the generated collector config uses, ms. */
+    pollIntervalMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 1000 }),
+    /** First TCP port tried for the simulated devices. */
+    basePort: Type.Integer({ minimum: 1024, maximum: 65000, default: 15100 }),
+  }, Section),
+  /** Simulated Sparkplug B edge nodes (sim/sparkplug) publishing to `mqtt.url`. */
+  sparkplug: Type.Object({
+    groupId: Type.String({ minLength: 1, default: 'sim' }),
+    nodes: Type.Integer({ minimum: 0, maximum: 10_000, default: 2 }),
+    devicesPerNode: Type.Integer({ minimum: 1, maximum: 1000, default: 4 }),
+    metricsPerDevice: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+    /** Publish period, ms. */
+    intervalMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 1000 }),
+  }, Section),
 }, Section)
 
 export const CollectorsSchema = Type.Object({

@@ -12,10 +12,18 @@ export interface PartitionState {
   durable: bigint | null | undefined
   /** Next offset after the last message cut into a flush: the fence of the next flush. */
   cutNext: bigint | null
+  /** Flushes holding messages of this partition that have not completed. */
+  inFlight: number
+  /**
+   * Set when a flush of this partition failed its fence: flushes cut before are void too
+   * (they are rolled back and their messages requeued), and no new flush is cut until they
+   * have all come back, so a new flush never claims an offset range with a hole in it.
+   */
+  stale: boolean
 }
 
 export function newPartitionState (partition: number): PartitionState {
-  return { partition, queue: [], durable: undefined, cutNext: null }
+  return { partition, queue: [], durable: undefined, cutNext: null, inFlight: 0, stale: false }
 }
 
 /** Put messages of a rolled-back flush back, keeping offset order. */

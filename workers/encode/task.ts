@@ -8,7 +8,8 @@ import type { PointBatch } from '../../schemas/points.js'
 import { decodeBatch } from '../../schemas/wire/codec.js'
 import { sqlOfPg } from '../store/sql.js'
 import { TagRegistry } from '../store/tags.js'
-import type { EncodeResult, EncodeTask, EncodeWorkerData, RejectedMessage } from '../tasks.js'
+import { isRetryable } from '../store/errors.js'
+import type { EncodeOutcome, EncodeTask, EncodeWorkerData, RejectedMessage } from '../tasks.js'
 import { encodeSegments } from './segments.js'
 
 let registry: TagRegistry | undefined
@@ -16,14 +17,16 @@ let registry: TagRegistry | undefined
 function tagRegistry (): TagRegistry {
   if (registry === undefined) {
     const { databaseUrl } = workerData as EncodeWorkerData
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1 })
+    // Deadlines, so a connection the server dropped mid-query fails the task (the flush is
+    // retried) instead of hanging the lane.
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
     pool.on('error', () => undefined) // an idle connection dropped by a restart; the next query reconnects
     registry = new TagRegistry(sqlOfPg(pool))
   }
   return registry
 }
 
-export default async function encode (task: EncodeTask): Promise<EncodeResult> {
+export default async function encode (task: EncodeTask): Promise<EncodeOutcome> {
   const values = new Uint8Array(task.values)
   const batches: PointBatch[] = []
   const rejected: RejectedMessage[] = []
@@ -40,8 +43,14 @@ export default async function encode (task: EncodeTask): Promise<EncodeResult> {
   const names: string[] = []
   const kinds: number[] = []
   for (const b of batches) { names.push(...b.tags); kinds.push(...b.tagKinds) }
-  await reg.resolve(names, kinds)
+  try {
+    await reg.resolve(names, kinds)
+  } catch (err) {
+    // Errors lose their code crossing the thread boundary: say here that this one heals.
+    if (isRetryable(err)) return { kind: 'retry', reason: (err as Error).message }
+    throw err
+  }
   const tagIds = batches.map(b => b.tags.map(name => reg.idOf(name)!))
   const encoded = encodeSegments(batches, tagIds)
-  return { ...encoded, rejected, newTags: reg.size - before }
+  return { kind: 'encoded', ...encoded, rejected, newTags: reg.size - before }
 }

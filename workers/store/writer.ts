@@ -17,8 +17,39 @@ export interface FlushWrite {
   advances: readonly OffsetAdvance[]
 }
 
-/** Returns the partitions that failed the offset fence (nothing was written then). */
-export async function writeFlush (client: pg.PoolClient, w: FlushWrite): Promise<number[]> {
+/** The connection died under a flush, or the flush outlived its deadline. Retryable. */
+export class FlushInterrupted extends Error {
+  readonly code = 'ECONNRESET'
+}
+
+/**
+ * Returns the partitions that failed the offset fence (nothing was written then).
+ * A connection that dies mid-COPY does not always fail the COPY stream, so the write also
+ * fails on the client's 'error'/'end' and after `deadlineMs`, destroying the connection
+ * (the transaction then rolls back on the server; the caller retries).
+ */
+export async function writeFlush (client: pg.PoolClient, w: FlushWrite, deadlineMs = 60_000): Promise<number[]> {
+  let onBroken: (err: Error) => void = () => undefined
+  const broken = new Promise<never>((_resolve, reject) => { onBroken = reject })
+  const onError = (err: Error): void => { onBroken(new FlushInterrupted(`connection lost during flush: ${err.message}`)) }
+  const onEnd = (): void => { onBroken(new FlushInterrupted('connection ended during flush')) }
+  const timer = setTimeout(() => {
+    onBroken(new FlushInterrupted(`flush did not complete within ${deadlineMs} ms`))
+    // Unblock whatever the connection is stuck on; pg then fails its pending query.
+    ;(client as unknown as { connection?: { stream?: { destroy (): void } } }).connection?.stream?.destroy()
+  }, deadlineMs)
+  client.on('error', onError)
+  client.on('end', onEnd)
+  try {
+    return await Promise.race([transaction(client, w), broken])
+  } finally {
+    clearTimeout(timer)
+    client.off('error', onError)
+    client.off('end', onEnd)
+  }
+}
+
+async function transaction (client: pg.PoolClient, w: FlushWrite): Promise<number[]> {
   await client.query('BEGIN')
   try {
     if (w.rows.some(r => r.length > 0)) {

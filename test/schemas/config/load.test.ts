@@ -22,7 +22,8 @@ t.test('no file: defaults, and the result is frozen', async t => {
 
 t.test('the example config in the repo is valid', async t => {
   const cfg = loadConfig({ file: repoPath('config/demo.yaml'), env: {} })
-  t.ok(cfg.sim.tags > 0)
+  t.ok(cfg.sim.modbus.rtus > 0)
+  t.equal(cfg.collectors.mqtt.enabled, true)
 })
 
 t.test('environment overrides win over the file', async t => {
@@ -34,8 +35,8 @@ t.test('environment overrides win over the file', async t => {
 })
 
 t.test('FIELDSTREAM_CONFIG names the file', async t => {
-  const path = file('b.yaml', 'sim:\n  tags: 42\n')
-  t.equal(loadConfig({ env: { FIELDSTREAM_CONFIG: path } }).sim.tags, 42)
+  const path = file('b.yaml', 'sim:\n  modbus:\n    pumps: 42\n')
+  t.equal(loadConfig({ env: { FIELDSTREAM_CONFIG: path } }).sim.modbus.pumps, 42)
 })
 
 t.test('an invalid file names the file, the line, the path and the problem, for every error', async t => {

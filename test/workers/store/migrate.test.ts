@@ -12,7 +12,7 @@ import { sqlOfPg } from '../../../workers/store/sql.js'
 import { createTestDatabase } from '../../helpers/db.js'
 
 t.test('files are listed per flavor in version order', async t => {
-  t.same(listMigrations('postgres').map(m => m.file), ['0001_core.sql', '0002_points.postgres.sql', '0003_read.sql'])
+  t.same(listMigrations('postgres').map(m => m.file), ['0001_core.sql', '0002_points.postgres.sql', '0003_read.sql', '0004_array_storage.postgres.sql'])
   t.same(listMigrations('timescaledb').map(m => m.file), ['0001_core.sql', '0002_points.timescaledb.sql', '0003_read.sql'])
 })
 
@@ -23,10 +23,10 @@ t.test('migrate applies once, concurrently safe, and refuses an edited migration
   t.teardown(() => Promise.all(clients.map(c => c.end())))
 
   const results = await Promise.all(clients.map(c => migrate(sqlOfPg(c), { flavor: 'postgres' })))
-  t.same(results.map(r => r.applied.length).sort(), [0, 0, 3], 'three concurrent migrators: one applies, two find it done')
-  t.same(results.map(r => r.current), [3, 3, 3])
+  t.same(results.map(r => r.applied.length).sort(), [0, 0, 4], 'three concurrent migrators: one applies, two find it done')
+  t.same(results.map(r => r.current), [4, 4, 4])
   const again = await migrate(sqlOfPg(clients[0]!))
-  t.same(again, { flavor: 'postgres', applied: [], current: 3 }, 'flavor remembered, nothing to do')
+  t.same(again, { flavor: 'postgres', applied: [], current: 4 }, 'flavor remembered, nothing to do')
 
   const edited = mkdtempSync(join(tmpdir(), 'fs-migrations-'))
   cpSync(MIGRATIONS_DIR, edited, { recursive: true })
@@ -43,10 +43,10 @@ t.test('a broken migration rolls back whole and names the file', async t => {
   t.teardown(() => c.end())
   const dir = mkdtempSync(join(tmpdir(), 'fs-migrations-'))
   cpSync(MIGRATIONS_DIR, dir, { recursive: true })
-  appendFileSync(join(dir, '0004_broken.sql'), 'CREATE TABLE half_done (x int);\nSELECT no_such_function();\n')
-  await t.rejects(migrate(sqlOfPg(c), { flavor: 'postgres', dir }), { code: 'FS_MIGRATION_FAILED', message: /0004_broken\.sql failed: function no_such_function\(\) does not exist/ })
+  appendFileSync(join(dir, '0005_broken.sql'), 'CREATE TABLE half_done (x int);\nSELECT no_such_function();\n')
+  await t.rejects(migrate(sqlOfPg(c), { flavor: 'postgres', dir }), { code: 'FS_MIGRATION_FAILED', message: /0005_broken\.sql failed: function no_such_function\(\) does not exist/ })
   const { rows } = await c.query("SELECT to_regclass('half_done') AS t, (SELECT max(version) FROM schema_migrations) AS v")
-  t.same(rows[0], { t: null, v: 3 }, 'nothing of 0004 remains; 0001-0003 stay applied')
+  t.same(rows[0], { t: null, v: 4 }, 'nothing of 0005 remains; 0001-0004 stay applied')
 })
 
 t.test('plain PostgreSQL: partitions created ahead and dropped by retention', async t => {
@@ -66,4 +66,6 @@ t.test('plain PostgreSQL: partitions created ahead and dropped by retention', as
   t.equal(partitionName(now), 'points_p20261123')
   // Creating one that exists, as a racing worker would, is harmless.
   await new PartitionManager(sql).ensure(now, now)
+  const { rows: storage } = await c.query("SELECT DISTINCT a.attstorage FROM pg_attribute a WHERE a.attrelid = 'points_p20261126'::regclass AND a.attname IN ('ts', 'vals', 'quals')")
+  t.same(storage, [{ attstorage: 'e' }], 'partitions created later keep the arrays uncompressed (EXTERNAL)')
 })
