@@ -56,9 +56,13 @@ function testFiles (dir) {
 async function test () {
   say('starting local services (Kafka, PostgreSQL, Mosquitto) when not already up')
   run(process.execPath, ['bin/fieldstream.js', 'stack', 'up'])
+  // tap compiles its plugin set from package.json ("tap".plugin) only when asked in CI;
+  // without it the default TypeScript loader plugin runs and fails on our compiled tests.
+  const tapBin = join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs')
+  run(process.execPath, [tapBin, 'build'])
   const files = rest.length > 0 ? rest : testFiles(join(root, 'dist', 'test'))
   say(`running ${files.length} test files with tap`)
-  const tap = spawn(process.execPath, [join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs'), ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
+  const tap = spawn(process.execPath, [tapBin, ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   let summary
   tap.stdout.on('data', chunk => {
     process.stdout.write(chunk)
