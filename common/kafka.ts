@@ -50,7 +50,7 @@ export async function ensureTopics (admin: Admin, topics: readonly TopicSpec[]):
 }
 
 export function createBatchProducer (s: KafkaSettings, options: Partial<ProducerOptions<string, Buffer, string, string>> = {}): BatchProducer {
-  return new Producer({
+  return oneSendAtATime(new Producer({
     clientId: `${s.clientId}-producer`,
     bootstrapBrokers: [...s.brokers],
     // Idempotent with acks=all: a retried send never writes a batch twice.
@@ -62,7 +62,24 @@ export function createBatchProducer (s: KafkaSettings, options: Partial<Producer
     partitioner: compatibilityPartitioner,
     serializers: { key: keyAsString, value: raw, headerKey: headerAsString, headerValue: headerAsString },
     ...options,
-  })
+  }))
+}
+
+/**
+ * Overlapping sends on one idempotent @platformatic/kafka 1.35 producer can reach the broker
+ * out of sequence (OUT_OF_ORDER_SEQUENCE_NUMBER, after which it refuses the partition), so
+ * every producer the project makes queues its promise-style sends behind each other: callers
+ * such as the worker's lanes sharing a dead-letter producer need not know.
+ */
+function oneSendAtATime (producer: BatchProducer): BatchProducer {
+  const send = producer.send.bind(producer) as (o: Parameters<BatchProducer['send']>[0]) => ReturnType<BatchProducer['send']>
+  let tail: Promise<unknown> = Promise.resolve()
+  producer.send = ((o: Parameters<BatchProducer['send']>[0]) => {
+    const sent = tail.then(() => send(o))
+    tail = sent.catch(() => undefined)
+    return sent
+  }) as BatchProducer['send']
+  return producer
 }
 
 export function createBatchConsumer (s: KafkaSettings, groupId: string, options: Partial<ConsumerOptions<string, Buffer, string, string>> = {}): BatchConsumer {

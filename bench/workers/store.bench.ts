@@ -75,9 +75,7 @@ async function preload (topic: string, devices: Device[], log: (l: string) => vo
   const rounds = Math.max(...devices.map(d => d.samples / SAMPLES_PER_BATCH))
   let sent = 0
   const started = Date.now()
-  // One send at a time: with overlapping sends to this freshly created topic, the idempotent
-  // producer of @platformatic/kafka 1.35 failed with OUT_OF_ORDER_SEQUENCE_NUMBER (seen here,
-  // most likely a NOT_LEADER retry reordering requests); batching happens inside each send.
+  // The project producer sends one request at a time (common/kafka.ts); each send carries a round.
   for (let round = 0; round < rounds; round++) {
     const messages = devices.filter(d => round * SAMPLES_PER_BATCH < d.samples).map(d => ({ topic, key: `dev${d.index}`, value: deviceBatch(d, round) }))
     sent += messages.length * SAMPLES_PER_BATCH * TAGS_PER_DEVICE

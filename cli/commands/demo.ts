@@ -9,7 +9,7 @@ import { startSimulatedField } from '../../sim/field.js'
 import { stackOptionsFromConfig, stackUp } from '../../stack/index.js'
 import { createStorageWorker, workerOptionsFromConfig } from '../../workers/storage-worker.js'
 import { configOf } from '../config.js'
-import { repoPath } from '../repo.js'
+import { repoPath } from '../../common/repo.js'
 import { untilSignal } from '../signals.js'
 import { pipelineTopics } from '../topics.js'
 

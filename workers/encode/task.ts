@@ -40,17 +40,14 @@ export default async function encode (task: EncodeTask): Promise<EncodeOutcome> 
   }
   const reg = tagRegistry()
   const before = reg.size
-  const names: string[] = []
-  const kinds: number[] = []
-  for (const b of batches) { names.push(...b.tags); kinds.push(...b.tagKinds) }
+  let tagIds: Int32Array[]
   try {
-    await reg.resolve(names, kinds)
+    tagIds = await reg.idsFor(batches)
   } catch (err) {
     // Errors lose their code crossing the thread boundary: say here that this one heals.
     if (isRetryable(err)) return { kind: 'retry', reason: (err as Error).message }
     throw err
   }
-  const tagIds = batches.map(b => b.tags.map(name => reg.idOf(name)!))
   const encoded = encodeSegments(batches, tagIds)
   return { kind: 'encoded', ...encoded, rejected, newTags: reg.size - before }
 }

@@ -55,8 +55,9 @@ export async function migrate (db: Sql, options: { flavor?: StoreFlavor, dir?: s
     if (recordedFlavor !== undefined && recordedFlavor !== flavor) {
       throw new MigrationFailed(`the database was set up for ${recordedFlavor}, not ${flavor}; a store cannot switch flavor in place`)
     }
+    const migrations = listMigrations(flavor, options.dir)
     const applied: string[] = []
-    for (const m of listMigrations(flavor, options.dir)) {
+    for (const m of migrations) {
       const previous = done.find(r => r.version === m.version)
       if (previous !== undefined) {
         if (previous.checksum !== m.checksum) {
@@ -75,7 +76,7 @@ export async function migrate (db: Sql, options: { flavor?: StoreFlavor, dir?: s
       }
       applied.push(m.file)
     }
-    const current = Math.max(0, ...listMigrations(flavor, options.dir).map(m => m.version))
+    const current = Math.max(0, ...migrations.map(m => m.version))
     return { flavor, applied, current }
   } finally {
     await db.query('SELECT pg_advisory_unlock($1)', [LOCK_KEY])

@@ -10,23 +10,37 @@ export class TagRegistry {
 
   get size (): number { return this.#ids.size }
 
-  idOf (name: string): number | undefined {
-    return this.#ids.get(name)
-  }
 
-  /** Make sure every name has an id, registering new names with their value kind. */
-  async resolve (names: readonly string[], valueKinds: readonly number[]): Promise<void> {
+  /**
+   * Tag ids for each batch dictionary (ids[b][t] is the id of dictionaries[b].tags[t]),
+   * registering new names with their value kind in one round trip.
+   */
+  async idsFor (dictionaries: ReadonlyArray<{ tags: readonly string[], tagKinds: readonly number[] }>): Promise<Int32Array[]> {
     if (!this.#loaded) {
       const { rows } = await this.db.query<{ id: number, name: string }>('SELECT id, name FROM tags')
       for (const r of rows) this.#ids.set(r.name, r.id)
       this.#loaded = true
     }
     const missing = new Map<string, number>()
-    for (let i = 0; i < names.length; i++) {
-      const name = names[i]!
-      if (!this.#ids.has(name) && !missing.has(name)) missing.set(name, valueKinds[i] ?? 0)
-    }
-    if (missing.size === 0) return
+    const ids = dictionaries.map(d => {
+      const out = new Int32Array(d.tags.length)
+      for (let t = 0; t < d.tags.length; t++) {
+        const id = this.#ids.get(d.tags[t]!)
+        if (id !== undefined) out[t] = id
+        else if (!missing.has(d.tags[t]!)) missing.set(d.tags[t]!, d.tagKinds[t] ?? 0)
+      }
+      return out
+    })
+    if (missing.size === 0) return ids
+    await this.#register(missing)
+    // Only dictionaries that had a new name need a second look.
+    dictionaries.forEach((d, b) => {
+      for (let t = 0; t < d.tags.length; t++) if (missing.has(d.tags[t]!)) ids[b]![t] = this.#ids.get(d.tags[t]!)!
+    })
+    return ids
+  }
+
+  async #register (missing: ReadonlyMap<string, number>): Promise<void> {
     const { rows } = await this.db.query<{ id: number, name: string }>(
       `WITH input AS (SELECT * FROM unnest($1::text[], $2::smallint[]) AS i(name, value_kind)),
             added AS (INSERT INTO tags (name, value_kind) SELECT name, value_kind FROM input ON CONFLICT (name) DO NOTHING RETURNING id, name)
