@@ -16,6 +16,8 @@ import { createBatchConsumer, type BatchConsumer, type BatchProducer, type Kafka
 import type { Config } from '../schemas/config/schema.js'
 import { newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
 import { deadLetter } from './dead-letter.js'
+import { createRollupRefresher, type RollupRefresher } from '../aggregate/refresher.js'
+import type { TagRule } from '../schemas/config/tags.js'
 import { compactAll } from './store/compact.js'
 import { isRetryable } from './store/errors.js'
 import { migrate, type StoreFlavor } from './store/migrate.js'
@@ -23,6 +25,7 @@ import { loadOffsets, type OffsetAdvance } from './store/offsets.js'
 import { PartitionManager } from './store/partitions.js'
 import { applyPolicies, type PolicyOptions } from './store/policies.js'
 import { sqlOfPg } from './store/sql.js'
+import { syncTagRules } from './store/tag-rules.js'
 import { writeFlush } from './store/writer.js'
 import type { EncodeOutcome, EncodeResult, EncodeTask, EncodeWorkerData } from './tasks.js'
 
@@ -46,6 +49,10 @@ export interface StorageWorkerOptions {
   flavor: 'auto' | StoreFlavor
   policies: PolicyOptions
   compactAfterMinutes: number
+  /** Rollup refresh period, ms; 0: no rollups from this worker. */
+  rollupRefreshMs: number
+  rollupRangesPerPass: number
+  tagRules: readonly TagRule[]
 }
 
 export interface StorageWorkerDeps {
@@ -65,6 +72,8 @@ export interface StorageStats {
   paused: boolean
   dbRetries: number
   compactedTagHours: number
+  /** Tag ranges folded into the rollups. */
+  rolledUpRanges: number
 }
 
 export interface StorageWorker {
@@ -73,6 +82,8 @@ export interface StorageWorker {
   start (): Promise<void>
   /** Drain: stop intake, write what is buffered, commit, leave the group. */
   stop (): Promise<void>
+  /** Fold everything stored so far into the rollups now (tests, shutdown); returns tag ranges done. */
+  refreshRollups (): Promise<number>
   /** Messages in the points topic not yet durable in the store, over this worker's partitions. */
   lag (): Promise<bigint>
   /** Resolves or rejects when the worker stops on its own (a fatal error). */
@@ -111,12 +122,15 @@ export function workerOptionsFromConfig (cfg: Readonly<Config>): StorageWorkerOp
     flavor: cfg.store.flavor,
     policies: cfg.store,
     compactAfterMinutes: cfg.store.compactAfterMinutes,
+    rollupRefreshMs: cfg.store.rollupRefreshMs,
+    rollupRangesPerPass: cfg.store.rollupRangesPerPass,
+    tagRules: cfg.tags.rules,
   }
 }
 
 export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorkerDeps): StorageWorker {
   const { log } = deps
-  const stats: StorageStats = { pointsStored: 0, rowsWritten: 0, flushes: 0, deadLettered: 0, skippedReplays: 0, fencedFlushes: 0, bufferedBytes: 0, paused: false, dbRetries: 0, compactedTagHours: 0 }
+  const stats: StorageStats = { pointsStored: 0, rowsWritten: 0, flushes: 0, deadLettered: 0, skippedReplays: 0, fencedFlushes: 0, bufferedBytes: 0, paused: false, dbRetries: 0, compactedTagHours: 0, rolledUpRanges: 0 }
   const states = new Map<number, PartitionState>()
   const lanes: Lane[] = Array.from({ length: o.lanes }, (_, index) => ({ index, queuedBytes: 0, oldestQueuedAt: 0, inFlight: 0, chain: Promise.resolve(), timer: undefined }))
   const db = new pg.Pool({ connectionString: o.databaseUrl, max: o.lanes + 1, connectionTimeoutMillis: 10_000 })
@@ -132,6 +146,9 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
   let maintenance: NodeJS.Timeout | undefined
   let compaction: NodeJS.Timeout | undefined
   let compacting = false
+  const rollups: RollupRefresher | undefined = o.rollupRefreshMs > 0
+    ? createRollupRefresher({ databaseUrl: o.databaseUrl, everyMs: o.rollupRefreshMs, rangesPerPass: o.rollupRangesPerPass }, { log, onRefreshed: n => { stats.rolledUpRanges += n } })
+    : undefined
   let failWith: (err: Error) => void = () => undefined
   let finish: () => void = () => undefined
   const done = new Promise<void>((resolve, reject) => { finish = resolve; failWith = reject })
@@ -289,7 +306,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       try {
         if (flavor === 'postgres' && result.minBucketUs >= 0) await partitions.ensure(result.minBucketUs, result.maxBucketUs)
         client = await db.connect()
-        const fenced = await writeFlush(client, { groupId: o.groupId, topic: o.topic, rows: [result.rows], advances: flush.advances })
+        const fenced = await writeFlush(client, { groupId: o.groupId, topic: o.topic, rows: [result.rows], advances: flush.advances, written: result.written })
         client.release()
         client = undefined
         if (fenced.length > 0) { await refence(flush, fenced); return }
@@ -409,6 +426,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     stopping = true
     clearInterval(maintenance)
     clearInterval(compaction)
+    await rollups?.stop()
     stream?.pause()
     for (const lane of lanes) { clearTimeout(lane.timer); kick(lane) }
     // Write everything that was queued, lane by lane, until nothing is left.
@@ -428,6 +446,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
   return {
     stats,
     get flavor () { return flavor },
+    async refreshRollups () { return await (rollups?.runOnce() ?? Promise.resolve(0)) },
     done,
     async start () {
       const client = await db.connect()
@@ -435,6 +454,8 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
         const result = await migrate(sqlOfPg(client), { flavor: o.flavor === 'auto' ? undefined : o.flavor })
         flavor = result.flavor
         if (result.applied.length > 0) log.info(`migrations applied (${flavor}): ${result.applied.join(', ')}`)
+        const rules = await syncTagRules(sqlOfPg(client), o.tagRules)
+        if (rules.updated > 0) log.info(`tag rules changed ${rules.updated} tags (${rules.rebuilt} queued for rollup recomputation)`)
       } finally {
         client.release()
       }
@@ -443,6 +464,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       maintenance.unref()
       compaction = setInterval(() => { void runCompaction() }, COMPACT_EVERY_MS)
       compaction.unref()
+      rollups?.start()
       const workerData: EncodeWorkerData = { databaseUrl: o.databaseUrl }
       pool = new Piscina({ filename: TASK_FILE, minThreads: o.threads, maxThreads: o.threads, workerData, idleTimeout: Infinity })
       consumer = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })

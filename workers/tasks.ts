@@ -1,5 +1,6 @@
 // Piscina task messages: what the main thread sends the encode pool and gets back.
 // Buffers travel as transferred ArrayBuffers, never cloned.
+import type { WrittenRanges } from './encode/segments.js'
 
 /** Kafka message values of one flush, packed into one buffer. */
 export interface EncodeTask {
@@ -30,6 +31,8 @@ export interface EncodeResult {
   pointCount: number
   minBucketUs: number
   maxBucketUs: number
+  /** Per tag, the time range written: marks the rollups to refresh. */
+  written: WrittenRanges
   /** Messages that are not valid point batches: they go to the dead-letter topic. */
   rejected: RejectedMessage[]
   /** Tags this task registered for the first time. */

@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ModbusCollectorSchema } from './modbus.js'
 import { MqttCollectorSchema } from './mqtt-collector.js'
 import { SpoolSchema } from './spool.js'
+import { TagsSchema } from './tags.js'
 
 const HostPort = Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })
 const Section = { additionalProperties: false, default: {} } as const
@@ -44,6 +45,10 @@ export const StoreSchema = Type.Object({
   compactAfterMinutes: Type.Integer({ minimum: 1, maximum: 10080, default: 10 }),
   /** Plain PostgreSQL: daily partitions created this many days ahead. */
   partitionsAheadDays: Type.Integer({ minimum: 1, maximum: 60, default: 3 }),
+  /** How often the workers fold newly stored points into the rollups, ms; 0 turns rollups off. */
+  rollupRefreshMs: Type.Integer({ minimum: 0, maximum: 3_600_000, default: 2000 }),
+  /** Tag ranges (one per tag per flush) folded per rollup transaction. */
+  rollupRangesPerPass: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 20_000 }),
 }, Section)
 
 export const WorkersSchema = Type.Object({
@@ -116,6 +121,7 @@ export const ConfigSchema = Type.Object({
   stack: StackSchema,
   sim: SimSchema,
   collectors: CollectorsSchema,
+  tags: TagsSchema,
 }, { additionalProperties: false, $id: 'https://fieldstream.dev/schemas/config.json', title: 'fieldstream config' })
 
 export type Config = Static<typeof ConfigSchema>

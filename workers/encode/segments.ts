@@ -16,6 +16,15 @@ export interface EncodedSegments {
   /** First and last hour bucket written (µs since the epoch); -1 when empty. */
   minBucketUs: number
   maxBucketUs: number
+  /** Per tag, the time range this flush wrote (for the rollup refresher). */
+  written: WrittenRanges
+}
+
+/** tagIds[i] got points in [fromUs[i], toUs[i]]. */
+export interface WrittenRanges {
+  tagIds: Int32Array
+  fromUs: Float64Array
+  toUs: Float64Array
 }
 
 /**
@@ -75,18 +84,33 @@ export function encodeSegments (batches: readonly PointBatch[], tagIds: Readonly
   }
 
   const writer = new SegmentRowWriter(bytes)
+  const ranges = new Map<number, [fromUs: number, toUs: number]>()
   let minBucketUs = -1
   let maxBucketUs = -1
   for (let g = 0; g < groupKey.length; g++) {
     const key = groupKey[g]!
     const hour = key % HOUR_KEY_SPAN
     const bucketUs = hour * HOUR_US
+    const tag = (key - hour) / HOUR_KEY_SPAN
     if (minBucketUs < 0 || bucketUs < minBucketUs) minBucketUs = bucketUs
     if (bucketUs > maxBucketUs) maxBucketUs = bucketUs
-    writer.writeSegment((key - hour) / HOUR_KEY_SPAN, bucketUs, order, groupStart[g]!, groupStart[g + 1]!,
+    writer.writeSegment(tag, bucketUs, order, groupStart[g]!, groupStart[g + 1]!,
       timeUs, value, hasBadQuality[g] === 1 ? quality : undefined)
+    // The group is time-ordered: its first and last points bound it.
+    const first = timeUs[order[groupStart[g]!]!]!
+    const last = timeUs[order[groupStart[g + 1]! - 1]!]!
+    const r = ranges.get(tag)
+    if (r === undefined) ranges.set(tag, [first, last])
+    else { if (first < r[0]) r[0] = first; if (last > r[1]) r[1] = last }
   }
-  return { rows: writer.bytes, rowCount: groupKey.length, pointCount: n, minBucketUs, maxBucketUs }
+  const written: WrittenRanges = { tagIds: new Int32Array(ranges.size), fromUs: new Float64Array(ranges.size), toUs: new Float64Array(ranges.size) }
+  let i = 0
+  for (const [tag, [from, to]] of ranges) {
+    written.tagIds[i] = tag
+    written.fromUs[i] = from
+    written.toUs[i++] = to
+  }
+  return { rows: writer.bytes, rowCount: groupKey.length, pointCount: n, minBucketUs, maxBucketUs, written }
 }
 
 /** Sort order[from..to) by time; devices mostly send in order, so check before sorting. */

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises'
 import type pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { COPY_HEADER, COPY_TRAILER } from '../encode/copy-binary.js'
+import type { WrittenRanges } from '../encode/segments.js'
 import { advanceOffsets, type OffsetAdvance } from './offsets.js'
 import { sqlOfPg } from './sql.js'
 
@@ -15,6 +16,8 @@ export interface FlushWrite {
   topic: string
   rows: readonly Uint8Array[]
   advances: readonly OffsetAdvance[]
+  /** Per tag, the time range the rows cover; recorded for the rollup refresher. */
+  written?: WrittenRanges
 }
 
 /** The connection died under a flush, or the flush outlived its deadline. Retryable. */
@@ -54,6 +57,11 @@ async function transaction (client: pg.PoolClient, w: FlushWrite): Promise<numbe
   try {
     if (w.rows.some(r => r.length > 0)) {
       await pipeline(Readable.from([COPY_HEADER, ...w.rows.filter(r => r.length > 0), COPY_TRAILER], { objectMode: false }), client.query(copyFrom(COPY_POINTS)))
+    }
+    if (w.written !== undefined && w.written.tagIds.length > 0) {
+      // In the same transaction as the rows: a replayed or rolled-back flush marks nothing.
+      await client.query('INSERT INTO rollup_dirty (tag_ids, from_us, to_us) VALUES ($1, $2, $3)',
+        [Array.from(w.written.tagIds), Array.from(w.written.fromUs, Math.floor), Array.from(w.written.toUs, Math.ceil)])
     }
     const fenced = await advanceOffsets(sqlOfPg(client), w.groupId, w.topic, w.advances)
     if (fenced.length > 0) {
