@@ -1,14 +1,14 @@
 // The rollup refresher: folds what the storage workers wrote into the 1-minute rollups (and,
 // on plain PostgreSQL, the 1-hour and 1-day ones) shortly after it became durable.
 //
-// The work itself is SQL (schemas/sql/migrations/0008_rollup_maintain.sql): each flush left a
-// rollup_dirty row in its own transaction, and `rollup_refresh_pending` claims a slice of them
-// and recomputes the affected minutes from the raw points in one transaction, so a crash
-// mid-refresh leaves the claim in place for the next pass. One refresher runs at a time across
-// all worker processes (a transaction-level advisory lock); the others find it taken and wait
-// for their next tick.
+// Each flush left a rollup_dirty row in its own transaction; a pass (refresh-pass.ts) claims a
+// slice of them and recomputes the affected minutes from the raw points in one transaction, so
+// a crash mid-refresh leaves the claim in place for the next pass. One refresher runs at a time
+// across all worker processes (a transaction-level advisory lock); the others find it taken and
+// wait for their next tick.
 import pg from 'pg'
 import type { Logger } from '../common/log.js'
+import { refreshPass } from './refresh-pass.js'
 
 export interface RollupRefresherOptions {
   databaseUrl: string
@@ -46,10 +46,8 @@ export function createRollupRefresher (o: RollupRefresherOptions, deps: { log: L
     try {
       await client.connect()
       while (!stopped) {
-        // Claims as many flushes' rows as cover about rangesPerPass tag ranges.
-        const { rows: [r] } = await client.query<{ n: number }>('SELECT rollup_refresh_pending($1) AS n', [o.rangesPerPass])
+        const n = (await refreshPass(client, o.rangesPerPass)).ranges
         stats.passes++
-        const n = r?.n ?? 0
         if (n <= 0) break
         done += n
         stats.ranges += n

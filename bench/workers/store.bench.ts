@@ -37,9 +37,11 @@ export interface StoreBenchOptions {
   flushMB: number
   maxBufferedMB: number
   partitions: number
+  /** Keep rollups while storing (the worker's refresher); the clock then runs until they caught up too. */
+  rollups: boolean
 }
 
-export const DEFAULT_STORE_BENCH: StoreBenchOptions = { points: 20_000_000, tags: 5_000, dayTags: 100, threads: 2, lanes: 2, flushMB: 4, maxBufferedMB: 64, partitions: 6 }
+export const DEFAULT_STORE_BENCH: StoreBenchOptions = { points: 20_000_000, tags: 5_000, dayTags: 100, threads: 2, lanes: 2, flushMB: 4, maxBufferedMB: 64, partitions: 6, rollups: true }
 
 const TAGS_PER_DEVICE = 50
 const SAMPLES_PER_BATCH = 20
@@ -119,6 +121,7 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     kafka: { topics: { points: topic, deadLetter: `${topic}.dlq`, alerts: `${topic}.alerts` }, partitions: o.partitions },
     database: { url: url.toString() },
     workers: { groupId: `bench-store-${stamp}`, threads: o.threads, lanes: o.lanes, flushMB: o.flushMB, maxBufferedMB: o.maxBufferedMB },
+    store: { rollupRefreshMs: o.rollups ? 2000 : 0 },
   }))
   const db = new pg.Pool({ connectionString: url.toString(), max: 2 })
   const worker = spawn(process.execPath, [BIN, '-c', configFile, 'work'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FIELDSTREAM_LOG: 'warn' } })
@@ -139,6 +142,16 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     if (n > 0) timeline.push([now - firstAt, n])
     if (n >= produced) { last = now; break }
     if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode} after storing ${n} points`)
+  }
+  // With rollups on, the work is done when the refresher has folded in every flush too.
+  let rolledUp = last
+  if (o.rollups) {
+    for (;;) {
+      const { rows: [d] } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM rollup_dirty')
+      if (d!.n === 0) { rolledUp = Date.now(); break }
+      if (worker.exitCode !== null) throw new Error(`the worker exited with ${worker.exitCode} before the rollups caught up`)
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
   }
   const rssMb = peakRssMb(worker.pid!)
   worker.kill('SIGTERM')
@@ -202,6 +215,10 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     points: produced,
     seconds: Number(seconds.toFixed(2)),
     points_per_sec: Math.round(produced / seconds),
+    rollups: o.rollups,
+    // From the first stored point until the last flush is folded into the 1m/1h/1d rollups.
+    points_per_sec_rolled_up: o.rollups ? Math.round(produced / ((rolledUp - firstAt + 500) / 1000)) : null,
+    rollup_catch_up_seconds: o.rollups ? Number(((rolledUp - last) / 1000).toFixed(1)) : null,
     lost,
     duplicated,
     rss_mb: rssMb,

@@ -58,10 +58,12 @@ export function registerStoreBench (bench: Command): void {
     .option('--flush-mb <n>', 'flush size, MB', String(d.flushMB))
     .option('--max-buffered-mb <n>', 'worker intake bound, MB', String(d.maxBufferedMB))
     .option('--partitions <n>', 'partitions of the bench topic', String(d.partitions))
-    .action(async (o: Record<string, string>) => {
+    .option('--no-rollups', 'store only (no rollup refresher), to measure what rollups cost')
+    .action(async (o: Record<string, string | boolean>) => {
       await runStoreBench({
-        points: positive(o.points!, '--points'), tags: positive(o.tags!, '--tags'), dayTags: positive(o.dayTags!, '--day-tags'),
-        threads: positive(o.threads!, '--threads'), lanes: positive(o.lanes!, '--lanes'), flushMB: Number(o.flushMb), maxBufferedMB: Number(o.maxBufferedMb), partitions: positive(o.partitions!, '--partitions'),
+        rollups: o.rollups !== false,
+        points: positive(o.points as string, '--points'), tags: positive(o.tags as string, '--tags'), dayTags: positive(o.dayTags as string, '--day-tags'),
+        threads: positive(o.threads as string, '--threads'), lanes: positive(o.lanes as string, '--lanes'), flushMB: Number(o.flushMb), maxBufferedMB: Number(o.maxBufferedMb), partitions: positive(o.partitions as string, '--partitions'),
       })
     })
 }

@@ -1,11 +1,13 @@
 // Rollups maintained incrementally, under late and out-of-order points, equal a from-scratch
-// recomputation over the raw points; volumes add up across bucket sizes. Real PostgreSQL:
-// points go in through the workers' COPY flush (which records the dirty ranges) and the
-// refresher's SQL folds them in, in random slices between flushes.
+// recomputation over the raw points (SQL, rollup_compute) and an oracle in TypeScript, at every
+// level; volumes add up across bucket sizes. Real PostgreSQL: points go in through the
+// workers' COPY flush (which records the dirty ranges) and refresh passes fold them in, in
+// random slices between flushes.
 import fc from 'fast-check'
 import t from 'tap'
 import type { Point } from '../../schemas/points.js'
 import { batchFromPoints } from '../../schemas/points.js'
+import { refreshPass } from '../../aggregate/refresh-pass.js'
 import { encodeSegments } from '../../workers/encode/segments.js'
 import { PartitionManager } from '../../workers/store/partitions.js'
 import { sqlOfPg } from '../../workers/store/sql.js'
@@ -40,6 +42,13 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
   await migrateTestDatabase(db.url)
   await new PartitionManager(sqlOfPg(db.pool)).ensure(T0 - 86_400_000_000, T0 + 2 * 86_400_000_000)
   let run = 0
+  /** Refresh passes of `slice` tag ranges each, `passes` of them or until nothing is pending. */
+  const refresh = async (slice: number, passes: number): Promise<void> => {
+    const client = await db.pool.connect()
+    try {
+      for (let i = 0; i < passes; i++) if ((await refreshPass(client, slice)).ranges <= 0) break
+    } finally { client.release() }
+  }
 
   await fc.assert(fc.asyncProperty(caseArb, async c => {
     run++
@@ -80,9 +89,9 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
           await writeFlush(client, { groupId: 'prop', topic: 'prop', rows: [enc.rows], advances: [], written: enc.written })
         } finally { client.release() }
       }
-      if (c.refreshAfter[f] === true) await db.pool.query('SELECT rollup_refresh_pending($1)', [c.slice])
+      if (c.refreshAfter[f] === true) await refresh(c.slice, 1)
     }
-    while ((await db.pool.query<{ n: number }>('SELECT rollup_refresh_pending(1000) AS n')).rows[0]!.n > 0);
+    await refresh(1000, Infinity)
 
     const tagIds = [...idOf.values()]
     // Day-aligned, so every level's buckets lie wholly inside the compared range.

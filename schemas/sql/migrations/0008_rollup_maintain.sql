@@ -1,13 +1,19 @@
--- Rollup maintenance, the same on both flavors (aggregate/ drives it).
+-- Rollup maintenance, the same on both flavors.
 --
 -- Every worker flush records which time range of which tags it wrote (one rollup_dirty row per
 -- flush, in the flush's own transaction, so a replayed or failed flush marks nothing twice or
--- nothing at all). A refresher claims those rows and recomputes the 1-minute rollups the new
--- points can change, from the raw points: the minutes they fall in, widened back to the
--- minute holding the sample before them and forward to the minute holding the sample after
--- them, because a new point changes the time-weighted integral and the counter increment of
--- its neighbours. On plain PostgreSQL the 1-hour and 1-day rows above those minutes are then
--- recomputed from the level below; on TimescaleDB continuous aggregates do that.
+-- nothing at all). The refresher (aggregate/refresh-pass.ts) claims those rows and recomputes
+-- the 1-minute rollups the new points can change, from the raw points: the minutes they fall
+-- in, widened back to the minute holding the sample before them and forward to the minute
+-- holding the sample after them, because a new point changes the time-weighted integral and
+-- the counter increment of its neighbours. On plain PostgreSQL the 1-hour and 1-day rows above
+-- those minutes are then recomputed from the level below (rollup_parents); on TimescaleDB
+-- continuous aggregates do that.
+--
+-- The refresher computes the minute rows in TypeScript (aggregate/minutes.ts): PostgreSQL's
+-- row-at-a-time unnest, window and aggregate plan ran at about 55,000 points/s here, far below
+-- ingest. rollup_compute below is the same computation in SQL: rollup_rebuild uses it for
+-- rebuilds and data loaded around the workers, and the tests hold the two against each other.
 
 -- How production is derived from a tag (see tags.kind):
 --  counter_modulus  a counter wraps to 0 when it reaches this value (e.g. 4294967.296 for a
@@ -192,35 +198,4 @@ CREATE OR REPLACE FUNCTION rollup_rebuild(p_tags integer[], p_from timestamptz, 
 RETURNS bigint LANGUAGE sql AS $$
   SELECT rollup_refresh(array_agg(g.id), array_agg(p_from), array_agg(p_to - interval '1 microsecond'))
     FROM (SELECT DISTINCT unnest(p_tags) AS id) g
-$$;
-
--- Claim the oldest flushes' dirty ranges, about p_limit tag ranges (at least one flush), and
--- refresh them; one refresher at a time across worker processes (the others return -1 at
--- once). Returns the tag ranges claimed.
-CREATE OR REPLACE FUNCTION rollup_refresh_pending(p_limit integer)
-RETURNS integer LANGUAGE plpgsql AS $$
-DECLARE
-  v_claimed integer;
-BEGIN
-  IF NOT pg_try_advisory_xact_lock(1718383724) THEN RETURN -1; END IF; -- "fl" + "rl"
-  CREATE TEMP TABLE IF NOT EXISTS rollup_claimed (tag_id integer, f bigint, t bigint) ON COMMIT DROP;
-  TRUNCATE rollup_claimed;
-  WITH claimed AS (
-    DELETE FROM rollup_dirty WHERE id IN (
-      SELECT x.id FROM (
-        SELECT d.id, sum(cardinality(d.tag_ids)) OVER (ORDER BY d.id) - cardinality(d.tag_ids) AS before
-          FROM (SELECT id, tag_ids FROM rollup_dirty ORDER BY id LIMIT 10000) d) x
-       WHERE x.before < p_limit)
-    RETURNING tag_ids, from_us, to_us
-  )
-  INSERT INTO rollup_claimed SELECT u.tag_id, u.f, u.t FROM claimed c, unnest(c.tag_ids, c.from_us, c.to_us) AS u(tag_id, f, t);
-  GET DIAGNOSTICS v_claimed = ROW_COUNT;
-  IF v_claimed = 0 THEN RETURN 0; END IF;
-  -- A new snapshot for the refresh: every point committed with a claimed range is visible.
-  PERFORM rollup_refresh(array_agg(c.tag_id),
-                         array_agg(TIMESTAMPTZ 'epoch' + c.f * interval '1 microsecond'),
-                         array_agg(TIMESTAMPTZ 'epoch' + c.t * interval '1 microsecond'))
-    FROM (SELECT tag_id, min(f) AS f, max(t) AS t FROM rollup_claimed GROUP BY tag_id) c;
-  RETURN v_claimed;
-END
 $$;
