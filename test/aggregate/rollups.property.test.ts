@@ -13,7 +13,7 @@ import { PartitionManager } from '../../workers/store/partitions.js'
 import { sqlOfPg } from '../../workers/store/sql.js'
 import { writeFlush } from '../../workers/store/writer.js'
 import { createTestDatabase, migrateTestDatabase } from '../helpers/db.js'
-import { expectedStats, sameStats, type Sample, type StatsRow } from './oracle.js'
+import { expectedStats, increment, sameStats, type Sample, type StatsRow } from './oracle.js'
 
 const T0 = Date.UTC(2026, 10, 22, 22, 30) * 1000 // the window crosses midnight: 1d has two buckets
 const SPAN_US = 3 * 3_600_000_000
@@ -109,6 +109,27 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
       // And against an oracle written in TypeScript, straight from the samples.
       const oracle = tagIds.flatMap(id => expectedStats(samples.get(id)!, KINDS[tagIds.indexOf(id)]!, id, width, { modulus: 1000, ratePeriodS: 3600 }))
       sameStats(actual, oracle, `${level} vs the TypeScript oracle (run ${run})`)
+    }
+    // Volumes are additive whatever the bucket size: every width's buckets sum to the same total,
+    // which is the sum of the sample-to-sample increments.
+    for (const k of [1, 2]) {
+      const id = tagIds[k]!
+      const good = samples.get(id)!.slice().sort((a, b) => a.t - b.t || a.v - b.v)
+      let total = 0
+      for (let i = 0; i + 1 < good.length; i++) {
+        if (good[i + 1]!.t > good[i]!.t) total += increment(KINDS[k]!, good[i]!, good[i + 1]!, good[i]!.t, good[i + 1]!.t, { modulus: 1000, ratePeriodS: 3600 })
+      }
+      for (const width of ['1 minute', '7 minutes', '13 minutes', '1 hour', '1 day']) {
+        const { rows: [v] } = await db.pool.query<{ v: number | null }>(
+          'SELECT sum(volume) AS v FROM rollup_compute(ARRAY[$1]::int[], ARRAY[$2]::timestamptz[], ARRAY[$3]::timestamptz[], $4::interval)', [id, lo, hi, width])
+        const got = v!.v ?? 0
+        if (Math.abs(got - total) > 1e-6 * Math.max(1, Math.abs(total))) throw new Error(`${KINDS[k]} volume over ${width} buckets sums to ${got}, the increments to ${total} (run ${run})`)
+      }
+      for (const level of ['1m', '1h', '1d']) {
+        const { rows: [v] } = await db.pool.query<{ v: number | null }>('SELECT sum(volume) AS v FROM rollups($1, ARRAY[$2]::int[], $3, $4)', [level, id, lo, hi])
+        const got = v!.v ?? 0
+        if (Math.abs(got - total) > 1e-6 * Math.max(1, Math.abs(total))) throw new Error(`${KINDS[k]} ${level} rollup volumes sum to ${got}, the increments to ${total} (run ${run})`)
+      }
     }
     return true
   }), { numRuns: 25, seed: Number(process.env.FS_PROPERTY_SEED ?? Date.now() % 1e9) })
