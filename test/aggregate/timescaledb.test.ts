@@ -66,3 +66,11 @@ t.test('continuous aggregates over the 1-minute rollups match a from-scratch rec
             (SELECT sum(volume) FROM rollups('1h', ARRAY[1], '2026-11-01', '2026-11-04')) AS hourly`)
   t.ok(Math.abs(v!.daily - v!.hourly) < 1e-6, `daily volumes add up to the hourly ones (${v!.daily})`)
 })
+
+t.test('a tag rule that is not a valid regular expression is refused at start, by name', async t => {
+  const db = new PGlite({ extensions: { timescaledb } })
+  t.teardown(() => db.close())
+  const sql = sqlOfPglite(db)
+  await migrate(sql, { flavor: 'timescaledb' })
+  await t.rejects(syncTagRules(sql, [{ match: '^ok$' }, { match: '(unclosed' }]), { code: 'FS_CONFIG_INVALID', message: /tags\.rules\[1\]\.match: "\(unclosed" is not a valid regular expression/ })
+})

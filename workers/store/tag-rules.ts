@@ -3,6 +3,7 @@
 // known. A tag whose kind or production parameters changed gets its rollups recomputed
 // (volumes depend on them), through the same dirty-range queue the flushes use.
 import { ratePeriodSeconds, type TagRule } from '../../schemas/config/tags.js'
+import { ConfigInvalid } from '../../schemas/errors.js'
 import type { Sql } from './sql.js'
 
 export interface TagRulesResult {
@@ -13,6 +14,15 @@ export interface TagRulesResult {
 }
 
 export async function syncTagRules (db: Sql, rules: readonly TagRule[]): Promise<TagRulesResult> {
+  // The rules run in PostgreSQL (POSIX regular expressions): check each there, now, rather than
+  // let a bad one fail every tag registration later.
+  for (const [i, r] of rules.entries()) {
+    try {
+      await db.query("SELECT '' ~ $1 AS ok", [r.match])
+    } catch (err) {
+      throw new ConfigInvalid(`tags.rules[${i}].match: ${JSON.stringify(r.match)} is not a valid regular expression (${(err as Error).message})`)
+    }
+  }
   await db.query('BEGIN')
   try {
     await db.query('LOCK TABLE tag_rules IN EXCLUSIVE MODE')
