@@ -41,5 +41,7 @@ export const ERROR_CODES = [
   'FS_MQTT_PAYLOAD_INVALID', 'FS_MQTT_SUBSCRIBE_FAILED', 'FS_MQTT_TLS_UNREADABLE', 'FS_SPARKPLUG_PAYLOAD_INVALID', 'FS_SPARKPLUG_STATE_FAILED',
   // ingest/spool/errors.ts
   'FS_SPOOL_FULL', 'FS_SPOOL_CORRUPT', 'FS_SPOOL_LOCKED',
+  // workers/score/errors.ts
+  'FS_MODEL_UNREADABLE', 'FS_MODEL_INVALID',
 ] as const
 export const RETIRED_CODES: readonly string[] = []

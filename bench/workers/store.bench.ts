@@ -39,9 +39,11 @@ export interface StoreBenchOptions {
   partitions: number
   /** Keep rollups while storing (the worker's refresher); the clock then runs until they caught up too. */
   rollups: boolean
+  /** Run the scoring stage in the same `fieldstream work` process (it competes for the same cores). */
+  scoring: boolean
 }
 
-export const DEFAULT_STORE_BENCH: StoreBenchOptions = { points: 20_000_000, tags: 5_000, dayTags: 100, threads: 2, lanes: 2, flushMB: 4, maxBufferedMB: 64, partitions: 6, rollups: true }
+export const DEFAULT_STORE_BENCH: StoreBenchOptions = { points: 20_000_000, tags: 5_000, dayTags: 100, threads: 2, lanes: 2, flushMB: 4, maxBufferedMB: 64, partitions: 6, rollups: true, scoring: true }
 
 const TAGS_PER_DEVICE = 50
 const SAMPLES_PER_BATCH = 20
@@ -122,6 +124,7 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     database: { url: url.toString() },
     workers: { groupId: `bench-store-${stamp}`, threads: o.threads, lanes: o.lanes, flushMB: o.flushMB, maxBufferedMB: o.maxBufferedMB },
     store: { rollupRefreshMs: o.rollups ? 2000 : 0 },
+    scoring: { enabled: o.scoring, groupId: `bench-score-${stamp}` },
   }))
   const db = new pg.Pool({ connectionString: url.toString(), max: 2 })
   const worker = spawn(process.execPath, [BIN, '-c', configFile, 'work'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FIELDSTREAM_LOG: 'warn' } })
@@ -216,6 +219,7 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     seconds: Number(seconds.toFixed(2)),
     points_per_sec: Math.round(produced / seconds),
     rollups: o.rollups,
+    scoring: o.scoring,
     // From the first stored point until the last flush is folded into the 1m/1h/1d rollups.
     points_per_sec_rolled_up: o.rollups ? Math.round(produced / ((rolledUp - firstAt + 500) / 1000)) : null,
     rollup_catch_up_seconds: o.rollups ? Number(((rolledUp - last) / 1000).toFixed(1)) : null,

@@ -7,6 +7,8 @@ import { DEFAULT_CODEC_BENCH, runCodecBench } from '../../bench/schemas/wire/cod
 import { DEFAULT_STORE_BENCH, runStoreBench } from '../../bench/workers/store.bench.js'
 import { DEFAULT_KAFKA_BENCH, runKafkaBench } from '../../bench/kafka/kafka.bench.js'
 import { CLIENT_NAMES, type ClientName } from '../../bench/kafka/clients/index.js'
+import { DEFAULT_SCORE_BENCH, runScoreBench } from '../../bench/score/score.bench.js'
+import { DEFAULT_QUALITY_BENCH, runQualityBench } from '../../bench/score/quality.bench.js'
 
 export function registerBench (program: Command): void {
   const bench = program.command('bench').description('run a benchmark; each prints one JSON line with its figures and the machine')
@@ -21,6 +23,7 @@ export function registerBench (program: Command): void {
   registerStoreBench(bench)
   registerCollectorBenches(bench)
   registerKafkaBench(bench)
+  registerScoreBenches(bench)
 }
 
 /** The collector benchmarks (issue #5): Modbus polling and MQTT/Sparkplug intake, sinks counting points. */
@@ -59,9 +62,11 @@ export function registerStoreBench (bench: Command): void {
     .option('--max-buffered-mb <n>', 'worker intake bound, MB', String(d.maxBufferedMB))
     .option('--partitions <n>', 'partitions of the bench topic', String(d.partitions))
     .option('--no-rollups', 'store only (no rollup refresher), to measure what rollups cost')
+    .option('--no-scoring', 'no scoring stage beside the storage worker, to measure what scoring costs')
     .action(async (o: Record<string, string | boolean>) => {
       await runStoreBench({
         rollups: o.rollups !== false,
+        scoring: o.scoring !== false,
         points: positive(o.points as string, '--points'), tags: positive(o.tags as string, '--tags'), dayTags: positive(o.dayTags as string, '--day-tags'),
         threads: positive(o.threads as string, '--threads'), lanes: positive(o.lanes as string, '--lanes'), flushMB: Number(o.flushMb), maxBufferedMB: Number(o.maxBufferedMb), partitions: positive(o.partitions as string, '--partitions'),
       })
@@ -90,6 +95,38 @@ export function registerKafkaBench (bench: Command): void {
       })
       // Native librdkafka threads and idle sockets would otherwise keep the process up.
       process.exit(0)
+    })
+}
+
+/** Anomaly scoring (issue #6): rate on one thread, and precision/recall per fault kind on held-out simulated data. */
+export function registerScoreBenches (bench: Command): void {
+  const s = DEFAULT_SCORE_BENCH
+  bench.command('score')
+    .description('anomaly scoring on one thread: feature building + ONNX inference of every tag per round (windows_per_sec); medians of several runs')
+    .option('--tags <n>', 'tags scored per round (the batch)', String(s.tags))
+    .option('--hop <n>', 'new points per tag between two scores', String(s.hop))
+    .option('--rounds <n>', 'rounds per run', String(s.rounds))
+    .option('--runs <n>', 'runs (median reported)', String(s.runs))
+    .option('--model <file>', 'ONNX model', s.modelPath)
+    .action(async (o: Record<string, string>) => {
+      await runScoreBench({ tags: positive(o.tags!, '--tags'), hop: positive(o.hop!, '--hop'), rounds: positive(o.rounds!, '--rounds'), runs: positive(o.runs!, '--runs'), modelPath: o.model! })
+    })
+  const q = DEFAULT_QUALITY_BENCH
+  bench.command('quality')
+    .description('precision and recall of the anomaly model per fault kind on held-out simulated series with labelled faults')
+    .option('--seed <n>', 'held-out seed (the shipped model trained on seed 1)', String(q.seed))
+    .option('--tags <n>', 'simulated tags per fault kind', String(q.tags))
+    .option('--hours <n>', 'hours of 1 s samples per tag', String(q.hours))
+    .option('--hop <n>', 'points between two scores of a tag', String(q.hop))
+    .option('--threshold <x>', 'alarm threshold in (0, 1) (default: the one recorded beside the model)')
+    .option('--model <file>', 'ONNX model', q.modelPath)
+    .action(async (o: Record<string, string | undefined>) => {
+      let threshold: number | undefined
+      if (o.threshold !== undefined) {
+        threshold = Number(o.threshold)
+        if (!(threshold > 0 && threshold < 1)) throw new RangeError(`--threshold must be in (0, 1), got ${JSON.stringify(o.threshold)}`)
+      }
+      await runQualityBench({ ...q, seed: positive(o.seed!, '--seed'), tags: positive(o.tags!, '--tags'), hours: positive(o.hours!, '--hours'), hop: positive(o.hop!, '--hop'), threshold, modelPath: o.model! })
     })
 }
 

@@ -7,6 +7,7 @@ import { createLogger } from '../../common/log.js'
 import { startCollectors } from '../../ingest/collect.js'
 import { startSimulatedField } from '../../sim/field.js'
 import { stackOptionsFromConfig, stackUp } from '../../stack/index.js'
+import { createScoreWorker, scoreOptionsFromConfig } from '../../workers/score-worker.js'
 import { createStorageWorker, workerOptionsFromConfig } from '../../workers/storage-worker.js'
 import { configOf } from '../config.js'
 import { repoPath } from '../../common/repo.js'
@@ -37,6 +38,9 @@ export function registerDemo (program: Command): void {
       const worker = createStorageWorker(workerOptionsFromConfig(cfg), { log: createLogger('work'), producer })
       await worker.start()
       say(`worker: consuming ${cfg.kafka.topics.points} into the ${worker.flavor} store at ${new URL(cfg.database.url).host}`)
+      const scoring = createScoreWorker(scoreOptionsFromConfig(cfg), { log: createLogger('score'), producer })
+      await scoring.start()
+      say(`scoring: model ${scoring.model}, alerts to ${cfg.kafka.topics.alerts}`)
       const field = await startSimulatedField(cfg)
       say(`field: ${field.pad?.devices.length ?? 0} Modbus devices polled every ${cfg.sim.modbus.pollIntervalMs} ms, ${field.edge?.nodeIds.length ?? 0} Sparkplug B nodes on ${cfg.mqtt.url}`)
       const collectors = await startCollectors(field.collectorConfig, { log: createLogger('collect') })
@@ -51,7 +55,7 @@ export function registerDemo (program: Command): void {
           const inNow = pointsIn()
           const storedNow = worker.stats.pointsStored
           const spool = collectors.sink.stats.spool.pendingBatches
-          const line = `points in ${fmt(inNow)} (${fmt(inNow - lastIn)}/s) | stored ${fmt(storedNow)} (${fmt(storedNow - lastStored)}/s) | consumer lag ${lag} batches | spooled ${spool} | dead-lettered ${worker.stats.deadLettered} | ${Math.round((Date.now() - started) / 1000)} s`
+          const line = `points in ${fmt(inNow)} (${fmt(inNow - lastIn)}/s) | stored ${fmt(storedNow)} (${fmt(storedNow - lastStored)}/s) | consumer lag ${lag} batches | spooled ${spool} | dead-lettered ${worker.stats.deadLettered} | scored ${fmt(scoring.stats.scores)} | alerts ${scoring.stats.alertsOpened} opened, ${scoring.stats.alertsClosed} closed | ${Math.round((Date.now() - started) / 1000)} s`
           lastIn = inNow
           lastStored = storedNow
           process.stderr.write(process.stderr.isTTY ? `\r${line}\u001b[K` : `${line}\n`)
@@ -66,6 +70,7 @@ export function registerDemo (program: Command): void {
       say('demo: stopping (collectors, then the field, then the worker drains)')
       await collectors.stop()
       await field.stop()
+      await scoring.stop()
       await worker.stop()
       await producer.close()
       say(`demo: stopped; ${fmt(pointsIn())} points collected, ${fmt(worker.stats.pointsStored)} stored. Services keep running (\`fieldstream stack down\` stops them).`)

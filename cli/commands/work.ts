@@ -7,6 +7,7 @@ import { migrate } from '../../workers/store/migrate.js'
 import { applyPolicies } from '../../workers/store/policies.js'
 import { PartitionManager } from '../../workers/store/partitions.js'
 import { sqlOfPg } from '../../workers/store/sql.js'
+import { createScoreWorker, scoreOptionsFromConfig, type ScoreWorker } from '../../workers/score-worker.js'
 import { createStorageWorker, workerOptionsFromConfig } from '../../workers/storage-worker.js'
 import { configOf } from '../config.js'
 import { pipelineTopics } from '../topics.js'
@@ -30,7 +31,7 @@ export function registerWork (program: Command): void {
     })
 
   program.command('work')
-    .description('run a storage worker: Kafka consumer group -> Piscina pool -> COPY into the store, exactly once; SIGTERM drains')
+    .description('run a worker: storage (Kafka consumer group -> Piscina pool -> COPY into the store, exactly once; rollups) and anomaly scoring with alerts (its own consumer group; `scoring.enabled`); SIGTERM drains')
     .action(async (_o: unknown, command: Command) => {
       const cfg = configOf(command)
       const log = createLogger('work')
@@ -41,18 +42,33 @@ export function registerWork (program: Command): void {
       const worker = createStorageWorker(workerOptionsFromConfig(cfg), { log, producer })
       await worker.start()
       log.info(`consuming ${cfg.kafka.topics.points} as group ${cfg.workers.groupId} into the ${worker.flavor} store; ${cfg.workers.threads} threads, ${cfg.workers.lanes} lanes`)
+      let scoring: ScoreWorker | undefined
+      if (cfg.scoring.enabled) {
+        scoring = createScoreWorker(scoreOptionsFromConfig(cfg), { log: createLogger('score'), producer })
+        await scoring.start()
+        log.info(`scoring ${cfg.kafka.topics.points} as group ${cfg.scoring.groupId} with model ${scoring.model}; alerts to ${cfg.kafka.topics.alerts}`)
+      }
       const report = setInterval(() => {
         const s = worker.stats
-        log.info(`stored ${s.pointsStored} points in ${s.rowsWritten} rows (${s.flushes} flushes), dead-lettered ${s.deadLettered}, buffered ${(s.bufferedBytes / 2 ** 20).toFixed(1)} MB${s.paused ? ' (intake paused)' : ''}`)
+        const sc = scoring?.stats
+        log.info(`stored ${s.pointsStored} points in ${s.rowsWritten} rows (${s.flushes} flushes), rolled up ${s.rolledUpRanges} tag ranges, dead-lettered ${s.deadLettered}, buffered ${(s.bufferedBytes / 2 ** 20).toFixed(1)} MB${s.paused ? ' (intake paused)' : ''}${sc === undefined ? '' : `; scored ${sc.scores} windows, alerts opened ${sc.alertsOpened} closed ${sc.alertsClosed}`}`)
       }, 10_000)
-      const outcome = await Promise.race([untilSignal().then(() => 'signal' as const), worker.done.then(() => 'done' as const, (err: Error) => err)])
+      const failed = (err: Error): Error => err
+      const outcome = await Promise.race([
+        untilSignal().then(() => 'signal' as const),
+        worker.done.then(() => 'done' as const, failed),
+        ...(scoring === undefined ? [] : [scoring.done.then(() => 'done' as const, failed)]),
+      ])
       clearInterval(report)
       if (outcome instanceof Error) {
+        await scoring?.stop().catch(() => undefined)
+        await worker.stop().catch(() => undefined)
         await producer.close()
         process.exitCode = 1
         return
       }
       log.info('draining: writing buffered batches before leaving the group')
+      await scoring?.stop()
       await worker.stop()
       await producer.close()
       log.info(`stopped after storing ${worker.stats.pointsStored} points`)

@@ -5,6 +5,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ModbusCollectorSchema } from './modbus.js'
 import { MqttCollectorSchema } from './mqtt-collector.js'
 import { SpoolSchema } from './spool.js'
+import { ScoringSchema } from './scoring.js'
 import { TagsSchema } from './tags.js'
 
 const HostPort = Type.String({ pattern: '^[^\\s:/]+:[0-9]{1,5}$', description: 'host:port' })
@@ -122,6 +123,7 @@ export const ConfigSchema = Type.Object({
   sim: SimSchema,
   collectors: CollectorsSchema,
   tags: TagsSchema,
+  scoring: ScoringSchema,
 }, { additionalProperties: false, $id: 'https://fieldstream.dev/schemas/config.json', title: 'fieldstream config' })
 
 export type Config = Static<typeof ConfigSchema>
