@@ -16,7 +16,7 @@ export interface SimulatedField {
 export async function startSimulatedField (cfg: Readonly<Config>): Promise<SimulatedField> {
   const m = cfg.sim.modbus
   const pad = m.pumps + m.tanks + m.flowMeters + m.rtus > 0
-    ? await startModbusPad({ pumps: m.pumps, tanks: m.tanks, flowMeters: m.flowMeters, rtus: m.rtus, rtuChannels: m.rtuChannels, pollIntervalMs: m.pollIntervalMs, basePort: m.basePort })
+    ? await startModbusPad({ pumps: m.pumps, tanks: m.tanks, flowMeters: m.flowMeters, rtus: m.rtus, rtuChannels: m.rtuChannels, pollIntervalMs: m.pollIntervalMs, basePort: m.basePort, ...(m.faultEveryS > 0 ? { randomFaultEveryMs: m.faultEveryS * 1000 } : {}) })
     : undefined
   const s = cfg.sim.sparkplug
   let edge: SparkplugEdge | undefined

@@ -94,6 +94,8 @@ export const SimSchema = Type.Object({
     pollIntervalMs: Type.Integer({ minimum: 10, maximum: 3_600_000, default: 1000 }),
     /** First TCP port tried for the simulated devices. */
     basePort: Type.Integer({ minimum: 1024, maximum: 65000, default: 15100 }),
+    /** Inject a random labelled fault (spike, drift, stuck, oscillation, dropout) this often, s; 0: never. */
+    faultEveryS: Type.Integer({ minimum: 0, maximum: 86_400, default: 0 }),
   }, Section),
   /** Simulated Sparkplug B edge nodes (sim/sparkplug) publishing to `mqtt.url`. */
   sparkplug: Type.Object({
