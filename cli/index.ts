@@ -2,10 +2,10 @@
 import { Command } from 'commander'
 import { FsError } from '../schemas/errors.js'
 import { ENV_OVERRIDES } from '../schemas/config/env.js'
+import { registerApi } from './commands/api.js'
 import { registerBench } from './commands/bench.js'
 import { registerCollect } from './commands/collect.js'
 import { registerDemo } from './commands/demo.js'
-import { registerPending } from './commands/pending.js'
 import { registerSim } from './commands/sim.js'
 import { registerStack } from './commands/stack.js'
 import { registerWork } from './commands/work.js'
@@ -25,7 +25,7 @@ registerDemo(program)
 registerWork(program)
 registerCollect(program)
 registerBench(program)
-registerPending(program)
+registerApi(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -5,6 +5,7 @@ import { DEFAULT_MODBUS_BENCH, runModbusBench } from '../../bench/ingest/modbus.
 import { runMqttBench } from '../../bench/ingest/mqtt.bench.js'
 import { DEFAULT_CODEC_BENCH, runCodecBench } from '../../bench/schemas/wire/codec.bench.js'
 import { DEFAULT_STORE_BENCH, runStoreBench } from '../../bench/workers/store.bench.js'
+import { DEFAULT_API_BENCH, runApiBench } from '../../bench/api/api.bench.js'
 import { DEFAULT_KAFKA_BENCH, runKafkaBench } from '../../bench/kafka/kafka.bench.js'
 import { CLIENT_NAMES, type ClientName } from '../../bench/kafka/clients/index.js'
 import { DEFAULT_SCORE_BENCH, runScoreBench } from '../../bench/score/score.bench.js'
@@ -24,6 +25,7 @@ export function registerBench (program: Command): void {
   registerCollectorBenches(bench)
   registerKafkaBench(bench)
   registerScoreBenches(bench)
+  registerApiBench(bench)
 }
 
 /** The collector benchmarks (issue #5): Modbus polling and MQTT/Sparkplug intake, sinks counting points. */
@@ -95,6 +97,27 @@ export function registerKafkaBench (bench: Command): void {
       })
       // Native librdkafka threads and idle sockets would otherwise keep the process up.
       process.exit(0)
+    })
+}
+
+/** The API benchmark (issue #7): rollups and chart series over HTTP on a 50 M-point store. */
+export function registerApiBench (bench: Command): void {
+  const d = DEFAULT_API_BENCH
+  bench.command('api')
+    .description('load (once) 50 M points over 5,000 tags into fieldstream_bench_api, then time GET /v1/rollups (one tag x 30 days at 1 h) and /v1/series (one tag x 1 year at ~1,000 points) with autocannon against the API in a child process')
+    .option('--connections <n>', 'autocannon connections for rollups', String(d.connections))
+    .option('--series-connections <n>', 'autocannon connections for the one-year series', String(d.seriesConnections))
+    .option('--seconds <n>', 'measured seconds per run', String(d.seconds))
+    .option('--runs <n>', 'runs per scenario (median reported)', String(d.runs))
+    .option('--pool-size <n>', 'database connections of the API process', String(d.poolSize))
+    .option('--load-concurrency <n>', 'parallel connections while loading the data set', String(d.loadConcurrency))
+    .option('--reload', 'drop and reload the data set even if it is there')
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      await runApiBench({
+        connections: positive(String(o.connections), '--connections'), seriesConnections: positive(String(o.seriesConnections), '--series-connections'),
+        seconds: positive(String(o.seconds), '--seconds'), runs: positive(String(o.runs), '--runs'), poolSize: positive(String(o.poolSize), '--pool-size'),
+        loadConcurrency: positive(String(o.loadConcurrency), '--load-concurrency'), reload: o.reload === true,
+      })
     })
 }
 

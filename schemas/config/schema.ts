@@ -74,6 +74,20 @@ export const MqttSchema = Type.Object({
 export const ApiSchema = Type.Object({
   host: Type.String({ minLength: 1, default: '127.0.0.1' }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+  /** Requests per API key (per client IP without one) per minute; over it the API answers 429. */
+  rateLimitPerMinute: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 60_000 }),
+  /** Most rows one JSON response may hold (points page, rollups tags x buckets, scores, alerts). */
+  maxRows: Type.Integer({ minimum: 100, maximum: 1_000_000, default: 10_000 }),
+  /** Most rows one CSV response may hold (points, rollups). */
+  maxCsvRows: Type.Integer({ minimum: 100, maximum: 100_000_000, default: 1_000_000 }),
+  /** Verified API keys (and rejected ones) are remembered this long, s; a revoked key stops working within it. */
+  keyCacheSeconds: Type.Number({ minimum: 0, maximum: 3600, default: 10 }),
+  /** Origins allowed by CORS; empty (the default) sends no CORS headers. */
+  corsOrigins: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  /** Largest request body, bytes. */
+  bodyLimit: Type.Integer({ minimum: 1024, maximum: 10_485_760, default: 65_536 }),
+  /** Database connections of the API process. */
+  poolSize: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
 }, Section)
 
 export const StackSchema = Type.Object({
