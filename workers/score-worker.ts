@@ -109,6 +109,9 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   let bufferedBytes = 0
   let paused = false
   let timer: NodeJS.Timeout | undefined
+  /** Counter tags (totalizers) rise by design: their raw values are not scored. */
+  let counters = new Set<number>()
+  let countersLoadedAt = 0
   let chain: Promise<void> = Promise.resolve()
   let stopping = false
   let failWith: (err: Error) => void = () => undefined
@@ -142,6 +145,11 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
       }
     }
     const ids = await retrying('resolving tag ids', async () => await registry.idsFor(batches))
+    if (Date.now() - countersLoadedAt > 30_000) {
+      const { rows } = await retrying('reading tag kinds', async () => await sql.query<{ id: number }>("SELECT id FROM tags WHERE kind = 'counter'"))
+      counters = new Set(rows.map(r => r.id))
+      countersLoadedAt = Date.now()
+    }
     const result = await scoreOnThreads(batches, ids)
     await retrying('storing scores', async () => { await storeScores(result) })
     await raiseAlerts(result)
@@ -152,11 +160,14 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   async function scoreOnThreads (batches: readonly PointBatch[], ids: readonly Int32Array[]): Promise<ScoreTaskResult[]> {
     const n = pools.length
     const count = new Array<number>(n).fill(0)
-    for (let b = 0; b < batches.length; b++) for (const k of batches[b]!.tagIndex) count[ids[b]![k]! % n]!++
+    for (let b = 0; b < batches.length; b++) {
+      for (const k of batches[b]!.tagIndex) { const id = ids[b]![k]!; if (!counters.has(id)) count[id % n]!++ }
+    }
     const parts = count.map(c => ({ tagIds: new Int32Array(c), timeUs: new Float64Array(c), value: new Float64Array(c), quality: new Uint16Array(c), at: 0 }))
     batches.forEach((batch, b) => {
       for (let i = 0; i < batch.tagIndex.length; i++) {
         const tagId = ids[b]![batch.tagIndex[i]!]!
+        if (counters.has(tagId)) continue
         const p = parts[tagId % n]!
         p.tagIds[p.at] = tagId
         p.timeUs[p.at] = batch.timeUs[i]!

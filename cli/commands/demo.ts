@@ -1,7 +1,11 @@
 // `fieldstream demo` (`npm run demo`): the whole pipeline on local defaults with a live
 // progress line: simulated Modbus and Sparkplug devices -> collectors -> Kafka -> storage
-// worker -> store. The API joins when it is built.
+// worker (rollups) and scoring stage (alerts) -> store -> API and dashboard.
 import type { Command } from 'commander'
+import pg from 'pg'
+import { scopesFor } from '../../api/auth/keys.js'
+import { createApiKey } from '../../api/auth/store.js'
+import { startApi } from '../../api/server.js'
 import { createAdmin, createBatchProducer, ensureTopics } from '../../common/kafka.js'
 import { createLogger } from '../../common/log.js'
 import { startCollectors } from '../../ingest/collect.js'
@@ -44,7 +48,14 @@ export function registerDemo (program: Command): void {
       const field = await startSimulatedField(cfg)
       say(`field: ${field.pad?.devices.length ?? 0} Modbus devices polled every ${cfg.sim.modbus.pollIntervalMs} ms, ${field.edge?.nodeIds.length ?? 0} Sparkplug B nodes on ${cfg.mqtt.url}`)
       const collectors = await startCollectors(field.collectorConfig, { log: createLogger('collect') })
-      say('demo: running. API and dashboard: not built yet (issue #7). Ctrl-C to stop.')
+      const api = await startApi(cfg, { log: createLogger('api') })
+      // A read key for this run, so the dashboard link works as printed.
+      const keyDb = new pg.Client({ connectionString: cfg.database.url })
+      await keyDb.connect()
+      const { key } = await createApiKey(keyDb, `demo ${new Date().toISOString()}`, scopesFor('read'))
+      await keyDb.end()
+      say(`api: ${api.url}/docs (OpenAPI)  dashboard: ${api.url}/dashboard/#key=${key}`)
+      say('demo: running. Ctrl-C to stop.')
 
       const started = Date.now()
       let lastIn = 0
@@ -70,6 +81,7 @@ export function registerDemo (program: Command): void {
       say('demo: stopping (collectors, then the field, then the worker drains)')
       await collectors.stop()
       await field.stop()
+      await api.close()
       await scoring.stop()
       await worker.stop()
       await producer.close()

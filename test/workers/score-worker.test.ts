@@ -11,6 +11,8 @@ import { batchFromPoints, type Point } from '../../schemas/points.js'
 import { generateDataset } from '../../sim/dataset.js'
 import { createScoreWorker, scoreOptionsFromConfig } from '../../workers/score-worker.js'
 import type { AlertRecord } from '../../workers/alerts/store.js'
+import { sqlOfPg } from '../../workers/store/sql.js'
+import { syncTagRules } from '../../workers/store/tag-rules.js'
 import { createTestDatabase, migrateTestDatabase } from '../helpers/db.js'
 import { createTestPipeline, waitFor } from '../helpers/pipeline.js'
 
@@ -20,16 +22,22 @@ t.test('every window scored and stored; every fault alerted, few false alerts; a
   const db = await createTestDatabase('score_worker')
   t.teardown(() => db.drop())
   await migrateTestDatabase(db.url)
-  const p = await createTestPipeline('score_worker', db.url, { scoring: { groupId: `score-${process.pid}-${Date.now()}`, alerts: { openAfterS: 10, closeAfterS: 60 } } })
-  t.teardown(() => p.close())
-  const admin = createAdmin(p.cfg.kafka)
-  await ensureTopics(admin, [{ name: p.cfg.kafka.topics.alerts, partitions: 1, replicationFactor: 1 }])
-  await admin.close()
-
   // 12 tags x 40 minutes at 1 Hz; faults on some of them after the warm-up.
   const data = generateDataset({ seed: 11, tags: 12, seconds: 2400, kinds: ['spike', 'stuck', 'drift'], meanGapSeconds: 2400 })
   const faulted = new Set(data.labels.map(l => l.tag))
   t.ok(faulted.size > 0 && faulted.size < 12, `${faulted.size} of 12 tags carry faults (${data.labels.map(l => l.kind).join(', ')})`)
+  // One healthy tag declared a counter: totalizers rise by design and are not scored.
+  const counterTag = data.series.map(s => s.tag).find(tag => !faulted.has(tag) && !tag.endsWith('/motor_temp'))!
+  const p = await createTestPipeline('score_worker', db.url, {
+    scoring: { groupId: `score-${process.pid}-${Date.now()}`, alerts: { openAfterS: 10, closeAfterS: 60 } },
+    tags: { rules: [{ match: `^${counterTag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, kind: 'counter' }] },
+  })
+  t.teardown(() => p.close())
+  const admin = createAdmin(p.cfg.kafka)
+  await ensureTopics(admin, [{ name: p.cfg.kafka.topics.alerts, partitions: 1, replicationFactor: 1 }])
+  await admin.close()
+  // The storage worker copies the rules into the store at start; here the test does.
+  await syncTagRules(sqlOfPg(db.pool), p.cfg.tags.rules)
   const batches = []
   for (const s of data.series) {
     for (let at = 0; at < s.timeUs.length; at += 60) {
@@ -49,9 +57,12 @@ t.test('every window scored and stored; every fault alerted, few false alerts; a
 
   const { rows: [s] } = await db.pool.query<{ n: number, tags: number, lo: number, hi: number, model: string }>(
     'SELECT count(*)::int AS n, count(DISTINCT tag_id)::int AS tags, min(score) AS lo, max(score) AS hi, min(model) AS model FROM anomaly_scores')
-  t.equal(s!.tags, 12, 'every tag scored')
+  t.equal(s!.tags, 11, 'every tag scored but the counter')
+  const { rows: [c] } = await db.pool.query<{ kind: string, n: number }>(
+    'SELECT t.kind, (SELECT count(*)::int FROM anomaly_scores a WHERE a.tag_id = t.id) AS n FROM tags t WHERE t.name = $1', [counterTag])
+  t.same(c, { kind: 'counter', n: 0 }, `${counterTag}, a counter, has no scores`)
   // One score per `hop` (8) good points after the 128-point warm-up, backlog or not.
-  t.ok(s!.n >= 12 * Math.floor((2400 - 128) / 8) - 12, `${s!.n} scores stored`)
+  t.ok(s!.n >= 11 * Math.floor((2400 - 128) / 8) - 11, `${s!.n} scores stored`)
   t.ok(s!.lo >= 0 && s!.hi <= 1, 'scores within [0, 1]')
   t.equal(s!.model, 'anomaly-v1')
 
