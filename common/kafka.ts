@@ -1,10 +1,62 @@
 // The project's Kafka client (@platformatic/kafka: pure TypeScript, maintained, no native
 // build). Stages get producers, consumers and the admin from here, configured alike.
-import { Admin, Consumer, Producer, compatibilityPartitioner, type ConsumerOptions, type ProducerOptions } from '@platformatic/kafka'
+import { readFileSync } from 'node:fs'
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { Admin, Consumer, Producer, compatibilityPartitioner, type ConsumerOptions, type ProducerOptions, type SASLOptions } from '@platformatic/kafka'
+import { ConfigInvalid } from '../schemas/errors.js'
+import type { KafkaSaslConfig, KafkaTlsConfig } from '../schemas/config/kafka-security.js'
 
 export interface KafkaSettings {
   brokers: readonly string[]
   clientId: string
+  /** `kafka.tls` of the config; absent or `enabled: false` means plaintext. */
+  tls?: Readonly<Partial<KafkaTlsConfig>> | undefined
+  /** `kafka.sasl` of the config; absent means no authentication. */
+  sasl?: Readonly<KafkaSaslConfig> | undefined
+}
+
+/** What every client gets besides brokers and client id: the TLS and SASL options of @platformatic/kafka. */
+export interface KafkaSecurityOptions {
+  tls?: TlsOptions
+  sasl?: SASLOptions
+}
+
+/**
+ * TLS and SASL client options from the settings. Reads the PEM files now (on every client
+ * created, so a renewed certificate is picked up by the next producer): a file that is missing,
+ * unreadable or not PEM is a ConfigInvalid naming the option and the file, raised before
+ * anything connects rather than as a TLS error on the first request.
+ */
+export function kafkaSecurityOptions (s: KafkaSettings): KafkaSecurityOptions {
+  const out: KafkaSecurityOptions = {}
+  const tls = s.tls
+  if (tls?.enabled === true) {
+    if ((tls.cert === undefined) !== (tls.key === undefined)) {
+      throw new ConfigInvalid(`kafka.tls: ${tls.cert === undefined ? 'key' : 'cert'} is set without ${tls.cert === undefined ? 'cert' : 'key'}; a client certificate needs both`)
+    }
+    const options: TlsOptions = { rejectUnauthorized: tls.rejectUnauthorized ?? true }
+    if (tls.ca !== undefined) options.ca = readPem('kafka.tls.ca', tls.ca)
+    if (tls.cert !== undefined) options.cert = readPem('kafka.tls.cert', tls.cert)
+    if (tls.key !== undefined) options.key = readPem('kafka.tls.key', tls.key)
+    if (tls.servername !== undefined) options.servername = tls.servername
+    out.tls = options
+  } else if (tls !== undefined && (tls.ca ?? tls.cert ?? tls.key ?? tls.servername) !== undefined) {
+    // Certificate files with TLS off is almost certainly a forgotten `enabled: true`.
+    throw new ConfigInvalid('kafka.tls: ca/cert/key/servername are set but kafka.tls.enabled is false; set enabled: true to connect with TLS')
+  }
+  if (s.sasl !== undefined) out.sasl = { mechanism: s.sasl.mechanism, username: s.sasl.username, password: s.sasl.password }
+  return out
+}
+
+function readPem (option: string, file: string): Buffer {
+  let pem: Buffer
+  try {
+    pem = readFileSync(file)
+  } catch (err) {
+    throw new ConfigInvalid(`${option}: cannot read ${file}: ${(err as Error).message}`)
+  }
+  if (!pem.includes('-----BEGIN ')) throw new ConfigInvalid(`${option}: ${file} is not a PEM file (no "-----BEGIN" line)`)
+  return pem
 }
 
 export interface TopicSpec {
@@ -24,7 +76,7 @@ const raw = (value: Buffer | undefined): Buffer | undefined => value
 const headerAsString = (value: string | undefined): Buffer | undefined => value === undefined ? undefined : Buffer.from(value)
 
 export function createAdmin (s: KafkaSettings): Admin {
-  return new Admin({ clientId: `${s.clientId}-admin`, bootstrapBrokers: [...s.brokers] })
+  return new Admin({ clientId: `${s.clientId}-admin`, bootstrapBrokers: [...s.brokers], ...kafkaSecurityOptions(s) })
 }
 
 /** Create missing topics; existing ones are left as they are. Returns the names created. */
@@ -53,6 +105,7 @@ export function createBatchProducer (s: KafkaSettings, options: Partial<Producer
   return oneSendAtATime(new Producer({
     clientId: `${s.clientId}-producer`,
     bootstrapBrokers: [...s.brokers],
+    ...kafkaSecurityOptions(s),
     // Idempotent with acks=all: a retried send never writes a batch twice.
     idempotent: true,
     acks: -1,
@@ -86,6 +139,7 @@ export function createBatchConsumer (s: KafkaSettings, groupId: string, options:
   return new Consumer({
     clientId: `${s.clientId}-consumer`,
     bootstrapBrokers: [...s.brokers],
+    ...kafkaSecurityOptions(s),
     groupId,
     deserializers: {
       key: (b?: Buffer) => b?.toString(),

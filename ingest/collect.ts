@@ -39,7 +39,7 @@ export async function startCollectors (cfg: Readonly<Config>, deps: { log: Logge
     mqtt,
     statsLine: () => [
       modbus === undefined ? undefined : `modbus ${modbus.stats.polls} polls (${modbus.stats.pollsFailed} failed), ${modbus.stats.batches} batches, ${modbus.stats.points} points, ${modbus.stats.sinkErrors} refused by the sink`,
-      mqtt === undefined ? undefined : `mqtt ${mqtt.stats.batches.batchesWritten} batches, ${mqtt.stats.batches.pointsWritten} points, ${mqtt.stats.inFlight} in flight`,
+      mqtt === undefined ? undefined : `mqtt ${mqtt.stats.batches.batchesWritten} batches, ${mqtt.stats.batches.pointsWritten} points, ${mqtt.stats.inFlight} in flight, ${mqtt.stats.batches.bufferedPoints} points buffered${mqtt.stats.batches.pointsShed > 0 ? `, OVERLOAD: ${mqtt.stats.batches.pointsShed} QoS 0 points dropped` : ''}`,
       sinkLine(sink.stats),
     ].filter(s => s !== undefined).join(' | '),
     async stop () {

@@ -11,9 +11,9 @@
 // timeout, a lost connection, a crash before the spool's cursor moved) is resolved before
 // anything is sent again: the drain waits for sends still in flight, then reads Kafka back
 // (findLanded) and skips the spooled batches found there.
-import { setTimeout as sleep } from 'node:timers/promises'
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises'
 import type { ProducerOptions } from '@platformatic/kafka'
-import { createAdmin, createBatchProducer, ensureTopics, type BatchProducer } from '../../common/kafka.js'
+import { createAdmin, createBatchProducer, ensureTopics, kafkaSecurityOptions, type BatchProducer } from '../../common/kafka.js'
 import type { Logger } from '../../common/log.js'
 import type { Config } from '../../schemas/config/schema.js'
 import type { PointBatch } from '../../schemas/points.js'
@@ -54,6 +54,21 @@ export interface KafkaSinkStats {
 /** Longest wait for a new producer's id (InitProducerId), ms. */
 const PRODUCER_INIT_TIMEOUT_MS = 30_000
 
+/**
+ * Attempts per producer request (@platformatic/kafka `retries`, 1 s apart). The client's default
+ * for an idempotent producer is Number.MAX_SAFE_INTEGER: a send to a broker that is down, or
+ * refuses our credentials, then never settles, and once its producer is force-closed while an
+ * attempt is in flight it keeps retrying on the closed client forever, its promise never
+ * settled (measured with 1.35.0). That stalled the send pump and, through it, the drain and
+ * close() after a broker restart: the hang of the once-quarantined Kafka-outage test. A finite
+ * count makes every send settle with its real error (e.g. SASL authentication failed); the
+ * sink itself retries by spooling and draining with backoff, on a fresh producer.
+ */
+const SEND_RETRIES = 3
+
+/** Longest wait for a force-closed producer to finish closing, ms (its pending sends are abandoned anyway). */
+const CLOSE_TIMEOUT_MS = 5000
+
 type Outcome = { ok: true } | { ok: false, why: string }
 
 export class KafkaSink implements BatchSink {
@@ -63,6 +78,8 @@ export class KafkaSink implements BatchSink {
   readonly #spool: Spool
   readonly #seqs: SeqAllocator
   #producer: BatchProducer
+  /** Aborted when #producer is force-closed: the sends still waiting on it are abandoned (outcome unknown). */
+  #producerGone = new AbortController()
   readonly #producerOptions: KafkaSinkDeps['producer']
   /** Per source: the tail of its writes, so each source's batches are handled one at a time, in order. */
   readonly #tails = new Map<string, Promise<void>>()
@@ -89,7 +106,7 @@ export class KafkaSink implements BatchSink {
     this.#spool = spool
     this.#seqs = seqs
     this.#producerOptions = deps.producer
-    this.#producer = createBatchProducer(cfg.kafka, { ...deps.producer })
+    this.#producer = createBatchProducer(cfg.kafka, { retries: SEND_RETRIES, ...deps.producer })
     this.#stats = { sentDirect: 0, sentFromSpool: 0, spooled: 0, alreadyInKafka: 0, sendFailures: 0 }
     this.#spooling = !spool.empty
     // A recorded send start means some spooled batch may already be in Kafka (a crash after
@@ -101,6 +118,8 @@ export class KafkaSink implements BatchSink {
 
   /** Opens (and recovers) the spool; throws ConfigInvalid, SpoolLocked. Connects lazily. */
   static async open (cfg: KafkaSinkConfig, deps: KafkaSinkDeps): Promise<KafkaSink> {
+    // kafka.tls files are checked before the spool is locked: a bad path is a config error at start.
+    kafkaSecurityOptions(cfg.kafka)
     const options = resolveSpoolOptions(cfg.spool)
     const spool = await Spool.open(options, deps.log)
     return new KafkaSink(cfg, deps, spool, await SeqAllocator.open(options.dir))
@@ -131,7 +150,7 @@ export class KafkaSink implements BatchSink {
     await Promise.race([Promise.allSettled(this.#inflight), sleep(this.#cfg.spool.sendTimeoutMs, undefined, { ref: false })])
     // Fails whatever is still pending (a send to an unreachable broker never settles by itself),
     // which also ends a drain step that waits on it.
-    await forceClose(this.#producer)
+    await this.#closeProducer()
     await this.#drain
     if (!this.#spool.empty) this.#log.info(`spool ${this.#cfg.spool.dir}: ${this.#spool.stats.pendingBatches} batches stay spooled; they are sent at the next start`)
     await this.#spool.close()
@@ -209,6 +228,15 @@ export class KafkaSink implements BatchSink {
       this.#needCheck = false
     }
     const records = await this.#spool.read(this.#cfg.spool.drainBatches)
+    if (records.length === 0) {
+      // The drain has caught up with the writers: what is unsent is still in the spool's write
+      // queue. Wait for it to reach the file, and yield to the event loop in any case: without a
+      // real wait, read -> [] -> commit -> read spins on resolved promises and starves the very
+      // I/O that would end it (a collector frozen for good, seen as the Kafka-outage test's hang).
+      await this.#spool.written()
+      await nextTurn()
+      return
+    }
     const toSend = records.filter(r => r.seq > (this.#landed.get(r.source) ?? 0))
     this.#stats.alreadyInKafka += records.length - toSend.length
     if (toSend.length > 0) {
@@ -245,15 +273,26 @@ export class KafkaSink implements BatchSink {
    * every later request on those partitions (out of order sequence) for good.
    */
   async #renewProducer (): Promise<void> {
-    const old = this.#producer
-    this.#producer = createBatchProducer(this.#cfg.kafka, { ...this.#producerOptions })
-    await forceClose(old)
+    await this.#closeProducer()
+    this.#producer = createBatchProducer(this.#cfg.kafka, { retries: SEND_RETRIES, ...this.#producerOptions })
+    this.#producerGone = new AbortController()
     // Get the new producer id now, without the send timeout: on a broker that just came back
     // this alone can take longer than sendTimeoutMs, and a timed-out first send would renew
     // the producer again, and again.
+    // close() does not wait for it either.
     const init = this.#producer.initIdempotentProducer({})
-    const outcome = await Promise.race([init.then(() => true, () => false), sleep(PRODUCER_INIT_TIMEOUT_MS, false, { ref: false })])
-    if (!outcome) throw new Error(`the Kafka producer could not register with the broker within ${PRODUCER_INIT_TIMEOUT_MS} ms`)
+    const stopped = this.#stopDrain.signal
+    const outcome = await Promise.race([
+      init.then(() => 'ok', (err: unknown) => describe(err)),
+      sleep(PRODUCER_INIT_TIMEOUT_MS, `no answer within ${PRODUCER_INIT_TIMEOUT_MS} ms`, { ref: false, signal: stopped }).catch(() => 'the sink is closing'),
+    ])
+    if (outcome !== 'ok') throw new Error(`the Kafka producer could not register with the broker: ${outcome}`)
+  }
+
+  /** Force-close the current producer; sends waiting on it are abandoned at once. */
+  async #closeProducer (): Promise<void> {
+    this.#producerGone.abort()
+    await forceClose(this.#producer)
   }
 
   #markLanded (source: string, seq: number): void {
@@ -282,7 +321,9 @@ export class KafkaSink implements BatchSink {
         const timestamp = BigInt(Date.now())
         const messages = group.flatMap(g => g.entries.map(e => ({ topic: this.#topic, key: e.source, value: e.value, timestamp })))
         try {
-          await this.#producer.send({ messages })
+          // The producer may be force-closed (renewed, or the sink closing) while this is in
+          // flight: stop waiting then, whether or not the client ever settles the send.
+          await untilAbandoned(this.#producer.send({ messages }), this.#producerGone.signal)
           for (const g of group) g.resolve()
         } catch (err) {
           for (const g of group) g.reject(err as Error)
@@ -317,9 +358,28 @@ export class KafkaSink implements BatchSink {
   }
 }
 
-/** Close now, failing the producer's pending sends; close errors do not matter here. */
+/** `send`, or a rejection as soon as `gone` is aborted (its outcome is then unknown). */
+async function untilAbandoned<T> (send: Promise<T>, gone: AbortSignal): Promise<T> {
+  if (gone.aborted) throw abandoned()
+  let onAbort: (() => void) | undefined
+  try {
+    return await Promise.race([send, new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abandoned())
+      gone.addEventListener('abort', onAbort, { once: true })
+    })])
+  } finally {
+    if (onAbort !== undefined) gone.removeEventListener('abort', onAbort)
+  }
+}
+
+const abandoned = (): Error => new Error('the producer was closed with this send in flight (outcome unknown)')
+
+/** Close now, abandoning the producer's pending sends; close errors do not matter here. */
 async function forceClose (producer: BatchProducer): Promise<void> {
-  await new Promise<void>(resolve => { producer.close(true, () => resolve()) })
+  await Promise.race([
+    new Promise<void>(resolve => { producer.close(true, () => resolve()) }),
+    sleep(CLOSE_TIMEOUT_MS, undefined, { ref: false }),
+  ])
 }
 
 /** The client wraps causes (AggregateError, `cause`): name the innermost ones in logs. */

@@ -1,11 +1,13 @@
 // The MQTT collector: JSON subscriptions and/or the Sparkplug B primary host, each on its own
 // MQTT session, feeding one per-source batcher that writes to the sink.
 import type { Logger } from '../../common/log.js'
+import { ConfigInvalid } from '../../schemas/errors.js'
 import type { MqttCollectorConfig } from '../../schemas/config/mqtt-collector.js'
 import type { BatchSink } from '../sink.js'
 import { PrimaryHost } from '../sparkplug/host.js'
 import type { SparkplugStats } from '../sparkplug/context.js'
 import { Batcher, type BatcherStats } from './batcher.js'
+import { clientOptions } from './client.js'
 import { JsonIntake, type JsonIntakeStats } from './json-intake.js'
 import { RateLimitedLog } from './rate-log.js'
 
@@ -35,6 +37,12 @@ export interface MqttCollector {
 }
 
 export function createMqttCollector (cfg: MqttCollectorConfig, deps: MqttCollectorDeps): MqttCollector {
+  if (cfg.tls !== undefined && !/^(mqtts|wss):\/\//.test(deps.mqttUrl)) {
+    // The TLS files would be read and silently unused on a plaintext connection.
+    throw new ConfigInvalid(`collectors.mqtt.tls is set but mqtt.url (${deps.mqttUrl}) is not a TLS address; use mqtts://host:port (or wss://)`)
+  }
+  // Reads the TLS files now: a missing one is FS_MQTT_TLS_UNREADABLE here, not at start().
+  if (cfg.tls !== undefined) clientOptions(cfg, { url: deps.mqttUrl, clientId: cfg.clientId, clean: true })
   const now = deps.now ?? Date.now
   const warn = new RateLimitedLog(deps.log, cfg.logIntervalMs, now)
   const batcher = new Batcher(deps.sink, cfg, deps.log, warn, () => now() * 1000)

@@ -11,9 +11,14 @@ export class MqttTlsUnreadable extends FsError {
   readonly code = 'FS_MQTT_TLS_UNREADABLE'
 }
 
+/** The broker refused the collector's first connection for a reason retrying cannot fix (credentials, TLS trust). */
+export class MqttConnectRefused extends FsError {
+  readonly code = 'FS_MQTT_CONNECT_REFUSED'
+}
+
 /** The broker refused a subscription (SUBACK with a failure reason code). */
 export class MqttSubscribeFailed extends FsError {
   readonly code = 'FS_MQTT_SUBSCRIBE_FAILED'
 }
 
-export const MQTT_ERROR_CODES = ['FS_MQTT_PAYLOAD_INVALID', 'FS_MQTT_TLS_UNREADABLE', 'FS_MQTT_SUBSCRIBE_FAILED'] as const
+export const MQTT_ERROR_CODES = ['FS_MQTT_PAYLOAD_INVALID', 'FS_MQTT_TLS_UNREADABLE', 'FS_MQTT_SUBSCRIBE_FAILED', 'FS_MQTT_CONNECT_REFUSED'] as const

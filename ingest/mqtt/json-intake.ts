@@ -5,7 +5,7 @@ import type { Logger } from '../../common/log.js'
 import type { MqttCollectorConfig } from '../../schemas/config/mqtt-collector.js'
 import { AckQueue, installDeferredAcks } from './acks.js'
 import type { Batcher } from './batcher.js'
-import { createSession } from './client.js'
+import { createSession, firstConnect } from './client.js'
 import { MqttPayloadInvalid, MqttSubscribeFailed } from './errors.js'
 import type { RateLimitedLog } from './rate-log.js'
 import { compileSubscriptions, routeMessage, type Route } from './subscriptions.js'
@@ -44,9 +44,13 @@ export class JsonIntake {
   /** Messages received and not yet acknowledged. */
   get inFlight (): number { return this.#acks?.size ?? 0 }
 
-  /** Resolves once connected and subscribed the first time; later reconnects resubscribe by themselves. */
+  /**
+   * Resolves once connected and subscribed the first time; later reconnects resubscribe by
+   * themselves. Rejects with MqttConnectRefused when the broker refuses our credentials or TLS.
+   */
   async start (): Promise<void> {
-    const client = createSession(this.#cfg, { url: this.#deps.url, clientId: `${this.#cfg.clientId}-json`, clean: false }, this.#deps.log)
+    const clientId = `${this.#cfg.clientId}-json`
+    const client = createSession(this.#cfg, { url: this.#deps.url, clientId, clean: false }, this.#deps.log)
     const acks = new AckQueue(client, this.#cfg.maxInFlight)
     this.#client = client
     this.#acks = acks
@@ -65,8 +69,9 @@ export class JsonIntake {
         if (connack.sessionPresent) this.#deps.log.debug('resumed MQTT session')
       })
     })
+    const connected = firstConnect(client, this.#deps.url, clientId)
     client.connect()
-    await subscribed
+    await Promise.all([connected, subscribed])
   }
 
   async #subscribe (client: MqttClient): Promise<void> {
@@ -94,7 +99,8 @@ export class JsonIntake {
       ack?.()
       return
     }
-    batcher.add(routed.source, routed.points, ack)
+    // A QoS 0 message (no ack) is dropped, counted, when the batcher holds its maximum.
+    batcher.add(routed.source, routed.points, ack, ack === undefined)
     // The broker stops sending once maxInFlight messages are un-acked: seal now rather than
     // let the window sit full until the next flush tick.
     if (ack !== undefined && this.inFlight >= this.#cfg.maxInFlight) batcher.flush()

@@ -10,7 +10,7 @@ import { encodeState } from '../../schemas/sparkplug/state.js'
 import { NAMESPACE, nodeTopic, parseTopic, REBIRTH_METRIC, stateTopic, type EdgeTopic } from '../../schemas/sparkplug/topic.js'
 import { AckQueue, installDeferredAcks, type Ack } from '../mqtt/acks.js'
 import type { Batcher } from '../mqtt/batcher.js'
-import { createSession } from '../mqtt/client.js'
+import { createSession, firstConnect } from '../mqtt/client.js'
 import type { RateLimitedLog } from '../mqtt/rate-log.js'
 import { emptyStats, nodeKey, type HostContext, type NodeSession, type SparkplugStats } from './context.js'
 import { SparkplugStateFailed } from './errors.js'
@@ -43,6 +43,12 @@ export class PrimaryHost implements HostContext {
   #acks: AckQueue | undefined
   /** Sources the message being dispatched emitted points to: its ack waits for all of them. */
   #emitted = new Set<string>()
+  /**
+   * Whether the points being emitted may be shed under overload: true for QoS 0 messages
+   * (births, NDATA/DDATA, also when released later by the reorder buffer), false while a
+   * QoS 1 message (NDEATH will, STATE) is dispatched: its stale marks are never dropped.
+   */
+  #sheddable = true
   #stopping = false
 
   constructor (cfg: MqttCollectorConfig, deps: PrimaryHostDeps) {
@@ -54,10 +60,12 @@ export class PrimaryHost implements HostContext {
 
   get stateLive (): boolean { return this.#stateLive }
 
+  /** Resolves once the STATE birth is out; rejects with MqttConnectRefused on refused credentials or TLS. */
   async start (): Promise<void> {
+    const clientId = `${this.#cfg.clientId}-${this.hostId}`
     const client = createSession(this.#cfg, {
       url: this.#deps.url,
-      clientId: `${this.#cfg.clientId}-${this.hostId}`,
+      clientId,
       clean: true,
       will: this.#will(),
       refreshWill: () => this.#will(),
@@ -69,8 +77,9 @@ export class PrimaryHost implements HostContext {
     const online = new Promise<void>((resolve, reject) => {
       client.on('connect', () => { this.#online(client).then(resolve, reject) })
     })
+    const connected = firstConnect(client, this.#deps.url, clientId)
     client.connect()
-    await online
+    await Promise.all([connected, online])
   }
 
   /** A STATE death with a fresh timestamp; the next birth reuses it. */
@@ -107,7 +116,12 @@ export class PrimaryHost implements HostContext {
       this.stats.topicInvalid++
       this.warn('topic', `not a Sparkplug B topic: ${topic}`)
     } else {
-      dispatch(this, parsed, payload, this.#deps.nowMs())
+      this.#sheddable = ack === undefined
+      try {
+        dispatch(this, parsed, payload, this.#deps.nowMs())
+      } finally {
+        this.#sheddable = true
+      }
     }
     if (ack === undefined) return
     // A QoS 1 message (an NDEATH will, a STATE) is acknowledged once the points it produced
@@ -139,9 +153,10 @@ export class PrimaryHost implements HostContext {
 
   emit (source: string, points: Point[]): void {
     if (points.length === 0) return
+    // Shed points are counted by the batcher (stats.batches.pointsShed), not here.
+    if (!this.#deps.batcher.add(source, points, undefined, this.#sheddable)) return
     this.stats.points += points.length
     this.#emitted.add(source)
-    this.#deps.batcher.add(source, points)
   }
 
   requestRebirth (topic: EdgeTopic, reason: string): void {

@@ -124,6 +124,15 @@ export class Spool {
   }
 
   get sendingSinceMs (): number | null { return this.#sendingSinceMs }
+
+  /**
+   * Resolves once the records appended so far are in their segment files, where read() sees
+   * them. Appended records count as pending at once, so a reader that has caught up with the
+   * writer gets [] from read() while the spool is not empty: it must wait here.
+   */
+  async written (): Promise<void> {
+    while (this.#writing !== undefined) await this.#writing
+  }
   get cursor (): Position { return { ...this.#cursor } }
   get empty (): boolean { return this.stats.pendingBatches === 0 }
 

@@ -50,6 +50,8 @@ export const TlsSchema = Type.Object({
   cert: Type.Optional(Type.String({ minLength: 1 })),
   /** PEM client key file (mutual TLS). */
   key: Type.Optional(Type.String({ minLength: 1 })),
+  /** Name checked against the broker certificate (SNI), when it differs from the host in mqtt.url. */
+  servername: Type.Optional(Type.String({ minLength: 1 })),
   /** Refuse a broker certificate that does not verify. Default true. */
   rejectUnauthorized: Type.Boolean({ default: true }),
 }, { additionalProperties: false })
@@ -90,6 +92,14 @@ export const MqttCollectorSchema = Type.Object({
    * Sent to the broker as MQTT 5 Receive Maximum, so the broker never exceeds it. Default 1000.
    */
   maxInFlight: Type.Integer({ minimum: 1, maximum: 65535, default: 1000 }),
+  /**
+   * Most points held in memory between the MQTT sessions and the sink (collecting, sealed or
+   * being written). QoS 0 messages (Sparkplug NDATA/DDATA/births, QoS 0 subscriptions) have no
+   * flow control from the broker: while this many are held, the points of new QoS 0 messages
+   * are dropped and counted (stats.batches.pointsShed). QoS 1 messages are never dropped; they
+   * are bounded by maxInFlight. Default 200000 (about 40 MB).
+   */
+  maxBufferedPoints: Type.Integer({ minimum: 1, maximum: 100_000_000, default: 200_000 }),
   /** Longest time a point waits in the collector before its batch is sealed, ms. Default 100. */
   flushIntervalMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 100 }),
   /** A source's batch is sealed at once when it holds this many points. Default 10000. */

@@ -2,6 +2,7 @@
 // TypeScript type and the validator come from one definition). Defaults sit beside
 // each option; loadConfig fills them in and freezes the result.
 import { Type, type Static } from '@sinclair/typebox'
+import { KafkaSaslSchema, KafkaTlsSchema } from './kafka-security.js'
 import { ModbusCollectorSchema } from './modbus.js'
 import { MqttCollectorSchema } from './mqtt-collector.js'
 import { SpoolSchema } from './spool.js'
@@ -27,6 +28,10 @@ export const KafkaSchema = Type.Object({
   /** Partitions of the points topic; the unit of scale-out for workers. */
   partitions: Type.Integer({ minimum: 1, maximum: 10000, default: 6 }),
   replicationFactor: Type.Integer({ minimum: 1, maximum: 16, default: 1 }),
+  /** TLS to the brokers (schemas/config/kafka-security.ts). Default off. */
+  tls: KafkaTlsSchema,
+  /** SASL authentication; absent means none. The password may come from KAFKA_SASL_PASSWORD. */
+  sasl: Type.Optional(KafkaSaslSchema),
 }, Section)
 
 export const DatabaseSchema = Type.Object({

@@ -2,7 +2,7 @@
 // metrics, NBIRTH/DBIRTH with aliases and bdSeq, NDATA/DDATA with seq, NDEATH as the will,
 // rebirth on NCMD, and store-and-forward while the primary host's STATE is offline (stored
 // values are published with is_historical on its return). Payloads use Tahu's codec.
-import mqtt, { type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import sparkplug from 'sparkplug-payload'
 import type { UMetric, UPayload } from 'sparkplug-payload/lib/sparkplugbpayload.js'
 import { parseState } from '../../schemas/sparkplug/state.js'
@@ -31,6 +31,8 @@ export interface SparkplugEdgeOptions {
   faults?: FaultSpec[]
   /** Most stored device updates per node while the host is offline (oldest dropped first). Default 10000. */
   storeLimit?: number
+  /** Broker credentials and TLS (username, password, ca, ...) for every node's connection. */
+  connectOptions?: Pick<IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key' | 'rejectUnauthorized' | 'servername'>
   now?: () => number
 }
 
@@ -50,6 +52,12 @@ export interface SparkplugEdge {
   readonly stats: SparkplugEdgeStats
   /** Publish one round now (besides the timer), e.g. from a test. */
   tick (): Promise<void>
+  /**
+   * Cut node `index`'s connection without a DISCONNECT (a network failure): the broker then
+   * publishes its will, the NDEATH with the bdSeq of the session that died; the node reconnects,
+   * stores meanwhile and births with the next bdSeq.
+   */
+  dropConnection (index: number): void
   stop (): Promise<void>
 }
 
@@ -71,6 +79,8 @@ class EdgeNodeSim {
   #born = false
   #hostOnline: boolean
   #stored: { device: string, metrics: UMetric[] }[] = []
+  /** Timestamp of the newest STATE seen: an older one (a stale retained message, a late will) is ignored (Sparkplug 3.0). */
+  #stateTimestamp = -1
 
   constructor (id: string, opts: SparkplugEdgeOptions, stats: SparkplugEdgeStats, faults: Map<string, Required<FaultSpec>>, random: () => number) {
     this.id = id
@@ -87,7 +97,7 @@ class EdgeNodeSim {
         return { name: `${kind}_${Math.floor(m / KINDS.length)}`, alias: alias++, signal: makeSignal(kind, random), last: 0 }
       }),
     }))
-    this.client = mqtt.connect(opts.url, { protocolVersion: 5, clientId: `sim-${opts.groupId}-${id}`, manualConnect: true, reconnectPeriod: 1000, will: this.#will() })
+    this.client = mqtt.connect(opts.url, { ...opts.connectOptions, protocolVersion: 5, clientId: `sim-${opts.groupId}-${id}`, manualConnect: true, reconnectPeriod: 1000, will: this.#will() })
     this.client.on('close', () => {
       this.#born = false
       this.#bdSeq = (this.#bdSeq + 1) % 256
@@ -111,7 +121,13 @@ class EdgeNodeSim {
   async #onConnect (): Promise<void> {
     await this.client.subscribeAsync(nodeTopic(this.#opts.groupId, 'NCMD', this.id), { qos: 1 })
     if (this.#opts.primaryHostId !== undefined) await this.client.subscribeAsync(stateTopic(this.#opts.primaryHostId), { qos: 1 })
-    if (this.#hostOnline) await this.birth()
+    // Values stored while the connection was down go out behind the new birth, as historical.
+    if (this.#hostOnline) await this.#goLive()
+  }
+
+  async #goLive (): Promise<void> {
+    await this.birth()
+    await this.#replay()
   }
 
   async #onMessage (topic: string, payload: Buffer): Promise<void> {
@@ -124,13 +140,11 @@ class EdgeNodeSim {
       return
     }
     const state = parseState(payload)
-    if (state === undefined) return
+    if (state === undefined || state.timestamp < this.#stateTimestamp) return
+    this.#stateTimestamp = state.timestamp
     const wasOnline = this.#hostOnline
     this.#hostOnline = state.online
-    if (state.online && !wasOnline) {
-      await this.birth()
-      await this.#replay()
-    }
+    if (state.online && !wasOnline) await this.#goLive()
   }
 
   /** NBIRTH then every DBIRTH: a new seq run, all aliases and current values. */
@@ -197,6 +211,11 @@ class EdgeNodeSim {
     await this.client.publishAsync(topic, Buffer.from(tahu.encodePayload(payload)), { qos: 0 })
   }
 
+  /** A network failure: the socket is destroyed, no DISCONNECT is sent, so the broker publishes the will. */
+  dropConnection (): void {
+    this.client.stream.destroy()
+  }
+
   /** A clean stop: NDEATH first (a DISCONNECT suppresses the will), then disconnect. */
   async stop (): Promise<void> {
     if (this.client.connected) await this.client.publishAsync(this.#will().topic, this.#will().payload, { qos: 1 })
@@ -228,6 +247,11 @@ export async function startSparkplugEdge (opts: SparkplugEdgeOptions): Promise<S
     labels,
     stats,
     tick,
+    dropConnection (index: number) {
+      const node = nodes[index]
+      if (node === undefined) throw new RangeError(`dropConnection: no node ${index} (have ${nodes.length})`)
+      node.dropConnection()
+    },
     async stop () {
       clearInterval(timer)
       await Promise.all(nodes.map(n => n.stop()))

@@ -73,3 +73,57 @@ t.test('edge nodes -> host: births, data, rebirth on NCMD, store-and-forward as 
   t.equal(replayed.length, edge.stats.replayed, 'every stored value, once')
   t.ok(replayed.some(p => Math.abs(p.timeUs / 1000 - storedAt) < 1000), 'with the time it was measured, not the time it was sent')
 })
+
+t.test('unclean disconnect: the broker publishes the NDEATH will, the host marks the node stale; the node rebirths with the next bdSeq and forwards what it stored', async t => {
+  const group = uniqueId('simd')
+  const hostId = uniqueId('simhost')
+  const cfg = mqttConfig({ enabled: true, clientId: uniqueId('fs'), flushIntervalMs: 20, sparkplug: { enabled: true, hostId, groupIds: [group] } })
+  const sink = new RecordingSink()
+  const host = createMqttCollector(cfg, { sink, log: captureLog(), mqttUrl: MQTT_URL })
+  await host.start()
+  const edge = await startSparkplugEdge({ url: MQTT_URL, groupId: group, nodes: 1, devicesPerNode: 1, metricsPerDevice: 2, intervalMs: 50, primaryHostId: hostId, seed: 11 })
+  t.teardown(async () => { await edge.stop(); await host.stop() })
+  await sink.waitFor(ps => ps.length > 20, 10_000)
+  t.equal(host.stats.sparkplug?.births, 2, 'NBIRTH + DBIRTH')
+
+  edge.dropConnection(0)
+  await until(() => (host.stats.sparkplug?.deaths ?? 0) >= 1, 5000, 'the NDEATH will')
+  t.equal(host.stats.sparkplug?.deathsIgnored, 0, 'its bdSeq matches the birth of the session that died')
+  const stale = await sink.waitFor(ps => ps.some(p => p.quality === 0x18), 3000)
+  t.same([...new Set(stale.filter(p => p.quality === 0x18).map(p => p.tag))].sort(), [`${group}/node0/dev0/flow_0`, `${group}/node0/dev0/pressure_0`], 'every metric of the node marked bad / comm failure')
+
+  // The node reconnects by itself (1 s) and births again with bdSeq + 1; data it measured while
+  // cut off is forwarded after the birth, flagged historical.
+  await until(() => (host.stats.sparkplug?.births ?? 0) >= 4, 8000, 'the rebirth after reconnecting')
+  t.ok(edge.stats.stored > 0, `${edge.stats.stored} values stored while disconnected`)
+  await until(() => edge.stats.replayed >= edge.stats.stored, 5000, 'the stored values forwarded')
+  const hist = await sink.waitFor(ps => ps.filter(p => isHistoricalQuality(p.quality)).length >= edge.stats.replayed, 5000)
+  t.equal(hist.filter(p => isHistoricalQuality(p.quality)).length, edge.stats.replayed, 'every stored value arrives once, as historical')
+  const deathsBefore = host.stats.sparkplug?.deaths ?? 0
+  await sleep(300)
+  t.equal(host.stats.sparkplug?.deaths, deathsBefore, 'no second death: the new session is alive')
+  t.equal(host.stats.sparkplug?.rebirthRequests, 0, 'the host needed no rebirth request (bdSeq and seq line up)')
+})
+
+t.test('a STATE older than the newest one seen is ignored (a stale retained message does not stop the node)', async t => {
+  const group = uniqueId('sims')
+  const hostId = uniqueId('simhost')
+  const edge = await startSparkplugEdge({ url: MQTT_URL, groupId: group, nodes: 1, devicesPerNode: 1, metricsPerDevice: 1, intervalMs: 1_000_000, primaryHostId: hostId, seed: 3 })
+  t.teardown(async () => { await edge.stop() })
+  const raw = await connectRaw()
+  t.teardown(async () => { await raw.publishAsync(`spBv1.0/STATE/${hostId}`, Buffer.alloc(0), { qos: 1, retain: true }); await raw.endAsync() })
+  const state = (online: boolean, timestamp: number): Promise<unknown> => raw.publishAsync(`spBv1.0/STATE/${hostId}`, Buffer.from(JSON.stringify({ online, timestamp })), { qos: 1, retain: true })
+  const now = Date.now()
+  await state(true, now)
+  await until(() => edge.stats.births === 1, 3000, 'birth on STATE online')
+  await state(false, now - 60_000) // older: ignored
+  await sleep(300)
+  await edge.tick()
+  t.equal(edge.stats.dataMessages, 1, 'still publishing live data')
+  t.equal(edge.stats.stored, 0, 'nothing stored')
+  await state(false, now) // same session's death: honoured
+  await sleep(300)
+  await edge.tick()
+  t.equal(edge.stats.dataMessages, 1, 'no live data while the host is offline')
+  t.equal(edge.stats.stored, 1, 'the round is stored for later')
+})
