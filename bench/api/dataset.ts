@@ -20,6 +20,7 @@ import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
 import { from as copyFrom } from 'pg-copy-streams'
 import { ValueKind, type PointBatch } from '../../schemas/points.js'
+import { seededRandom } from '../../sim/modbus/signals.js'
 import { COPY_HEADER, COPY_TRAILER } from '../../workers/encode/copy-binary.js'
 import { encodeSegments } from '../../workers/encode/segments.js'
 import { MigrationFailed } from '../../workers/store/errors.js'
@@ -84,18 +85,6 @@ export function tagName (i: number, shape: DatasetShape): string {
   return `bench/pad${Math.floor(i / shape.tagsPerAsset)}/tag${i % shape.tagsPerAsset}`
 }
 
-/** mulberry32: a tiny seeded generator, so every load writes the same points. */
-function random (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** The points of tags [first, first + count) as one batch (dictionary = those tags). */
 export function generateBatch (shape: DatasetShape, first: number, count: number): PointBatch {
   const endUs = Date.parse(shape.endIso) * 1000
@@ -112,7 +101,7 @@ export function generateBatch (shape: DatasetShape, first: number, count: number
   for (let k = 0; k < count; k++) {
     const i = first + k
     tags.push(tagName(i, shape))
-    const rnd = random(shape.seed * 1_000_003 + i)
+    const rnd = seededRandom(shape.seed * 1_000_003 + i)
     const counter = i % shape.counterEvery === 0
     const base = 20 + (i % 97)
     const amp = 2 + (i % 13)
