@@ -28,6 +28,11 @@ t.test('collect polls the configured devices into Kafka and drains on SIGTERM', 
   let stderr = ''
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   const exit = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  // Poll for 4 s once it runs (starting the CLI takes seconds on a loaded machine).
+  for (let waited = 0; !/collecting into/.test(stderr); waited += 100) {
+    if (waited > 60_000) throw new Error(`collect did not start within 60 s: ${stderr}`)
+    await sleep(100)
+  }
   await sleep(4000)
   child.kill('SIGTERM')
   t.equal(await exit, 0, 'exits 0 after SIGTERM')
