@@ -53,11 +53,15 @@ export function registerWork (program: Command): void {
         const sc = scoring?.stats
         log.info(`stored ${s.pointsStored} points in ${s.rowsWritten} rows (${s.flushes} flushes), rolled up ${s.rolledUpRanges} tag ranges, dead-lettered ${s.deadLettered}, buffered ${(s.bufferedBytes / 2 ** 20).toFixed(1)} MB${s.paused ? ' (intake paused)' : ''}${sc === undefined ? '' : `; scored ${sc.scores} windows, alerts opened ${sc.alertsOpened} closed ${sc.alertsClosed}`}`)
       }, 10_000)
-      const failed = (err: Error): Error => err
+      // A scoring stage that stops on an error it cannot retry must not take storage with it:
+      // say so loudly and keep storing (the process exits non-zero at the end).
+      scoring?.done.catch((err: Error) => {
+        log.error(`scoring stage stopped, storage carries on: ${err.message}`)
+        process.exitCode = 1
+      })
       const outcome = await Promise.race([
         untilSignal().then(() => 'signal' as const),
-        worker.done.then(() => 'done' as const, failed),
-        ...(scoring === undefined ? [] : [scoring.done.then(() => 'done' as const, failed)]),
+        worker.done.then(() => 'done' as const, (err: Error) => err),
       ])
       clearInterval(report)
       if (outcome instanceof Error) {

@@ -22,11 +22,16 @@ export interface TestPipeline {
 
 export async function createTestPipeline (label: string, databaseUrl: string, overrides: Record<string, unknown> = {}): Promise<TestPipeline> {
   const unique = `${label}.${process.pid}.${Date.now()}`
-  const raw = {
+  const defaults: Record<string, Record<string, unknown>> = {
     kafka: { topics: { points: `fs.test.${unique}.points`, deadLetter: `fs.test.${unique}.dlq`, alerts: `fs.test.${unique}.alerts` }, partitions: 4 },
     database: { url: databaseUrl },
     workers: { groupId: `fs-test-${unique}`, threads: 1, lanes: 2, flushMB: 1, flushMs: 100, maxBufferedMB: 32 },
-    ...overrides,
+  }
+  // Sections merge with the defaults (an override of kafka.partitions must keep the private
+  // topics: a test on the shared default topic reads everyone's points and deletes the topic).
+  const raw: Record<string, unknown> = { ...defaults }
+  for (const [section, value] of Object.entries(overrides)) {
+    raw[section] = defaults[section] !== undefined && typeof value === 'object' && value !== null ? { ...defaults[section], ...value } : value
   }
   const dir = mkdtempSync(join(tmpdir(), 'fs-pipeline-'))
   const configFile = join(dir, 'config.yaml')

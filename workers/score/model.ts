@@ -10,6 +10,9 @@ import { ModelInvalid, ModelUnreadable } from './errors.js'
 
 type ValueMetadata = ort.InferenceSession.ValueMetadata
 
+/** How far outside [0, 1] a score may be from float rounding alone (a few float32 ulps at 1). */
+const SCORE_TOLERANCE = 1e-6
+
 export interface ModelOptions {
   /** Name stored with each score (anomaly_scores.model). Default: the file name without `.onnx`. */
   name?: string
@@ -103,9 +106,11 @@ export async function loadModel (path: string, opts: ModelOptions = {}): Promise
     if (data.length !== n * plan.width) throw new ModelInvalid(`anomaly model ${path}: output "${plan.name}" has ${data.length} values for ${n} rows, expected ${n * plan.width}`)
     for (let i = 0; i < n; i++) {
       const s = data[i * plan.width + plan.column]!
-      // A score outside [0, 1] means the model is not a probability (a logit, a distance): refuse it loudly.
-      if (!(s >= 0 && s <= 1)) throw new ModelInvalid(`anomaly model ${path}: output "${plan.name}" row ${i} is ${s}, scores must lie in [0, 1]`)
-      out[i] = s
+      // A score outside [0, 1] means the model is not a probability (a logit, a distance): refuse it
+      // loudly. Float32 rounding of a sigmoid lands a hair outside (1.0000001 was seen): that is a
+      // probability, clamped.
+      if (!(s >= -SCORE_TOLERANCE && s <= 1 + SCORE_TOLERANCE)) throw new ModelInvalid(`anomaly model ${path}: output "${plan.name}" row ${i} is ${s}, scores must lie in [0, 1]`)
+      out[i] = s < 0 ? 0 : s > 1 ? 1 : s
     }
     return out
   }
