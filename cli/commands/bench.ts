@@ -10,6 +10,7 @@ import { DEFAULT_KAFKA_BENCH, runKafkaBench } from '../../bench/kafka/kafka.benc
 import { CLIENT_NAMES, type ClientName } from '../../bench/kafka/clients/index.js'
 import { DEFAULT_SCORE_BENCH, runScoreBench } from '../../bench/score/score.bench.js'
 import { DEFAULT_QUALITY_BENCH, runQualityBench } from '../../bench/score/quality.bench.js'
+import { DEFAULT_E2E_BENCH, runE2eBench } from '../../bench/e2e/e2e.bench.js'
 
 export function registerBench (program: Command): void {
   const bench = program.command('bench').description('run a benchmark; each prints one JSON line with its figures and the machine')
@@ -26,6 +27,7 @@ export function registerBench (program: Command): void {
   registerKafkaBench(bench)
   registerScoreBenches(bench)
   registerApiBench(bench)
+  registerE2eBench(bench)
 }
 
 /** The collector benchmarks (issue #5): Modbus polling and MQTT/Sparkplug intake, sinks counting points. */
@@ -151,6 +153,54 @@ export function registerScoreBenches (bench: Command): void {
       }
       await runQualityBench({ ...q, seed: positive(o.seed!, '--seed'), tags: positive(o.tags!, '--tags'), hours: positive(o.hours!, '--hours'), hop: positive(o.hop!, '--hop'), threshold, modelPath: o.model! })
     })
+}
+
+/** The end-to-end benchmark (issue #8): field -> collectors -> Kafka -> workers -> store, against a naive baseline. */
+export function registerE2eBench (bench: Command): void {
+  const d = DEFAULT_E2E_BENCH
+  bench.command('e2e')
+    .description('the whole pipeline at full speed (simulated Modbus + Sparkplug field and collectors in one child process, `fieldstream work` in others): sustained points/s, lost/duplicated against the simulator, latency to queryable; then a naive kafkajs/JSON/INSERT-per-point baseline on the same field. Report and plot in bench/results/')
+    .option('--duration <seconds>', 'seconds the field sends per run', String(d.seconds))
+    .option('--workers <list>', 'worker process counts, one run each: 1, 2 or 1,2', d.workers.join(','))
+    .option('--naive-duration <seconds>', 'seconds of the naive baseline (0 skips it)', String(d.naiveSeconds))
+    .option('--warmup <seconds>', 'seconds after the field starts left out of points/s', String(d.warmupSeconds))
+    .option('--rtus <n>', 'Modbus RTUs beside the pad', String(d.rtus))
+    .option('--rtu-channels <n>', 'registers per RTU (one request, at most 125)', String(d.rtuChannels))
+    .option('--poll-interval-ms <n>', 'Modbus poll interval', String(d.pollIntervalMs))
+    .option('--sparkplug-nodes <n>', 'Sparkplug B edge nodes', String(d.sparkplugNodes))
+    .option('--devices-per-node <n>', 'devices per edge node', String(d.devicesPerNode))
+    .option('--metrics-per-device <n>', 'metrics per device (one DDATA each round)', String(d.metricsPerDevice))
+    .option('--tick-ms <n>', 'Sparkplug round period', String(d.tickMs))
+    .option('--partitions <n>', 'partitions of the points topic', String(d.partitions))
+    .option('--threads <n>', 'Piscina threads per worker process', String(d.threads))
+    .option('--lanes <n>', 'COPY lanes per worker process', String(d.lanes))
+    .option('--no-scoring', 'workers without the scoring stage')
+    .action(async (o: Record<string, string | boolean>) => {
+      const workers = String(o.workers).split(',').map(w => w.trim())
+      for (const w of workers) if (w !== '1' && w !== '2') throw new RangeError(`--workers must be 1, 2 or 1,2, got ${JSON.stringify(o.workers)}`)
+      const naive = atLeastZero(o.naiveDuration as string, '--naive-duration')
+      const seconds = positive(o.duration as string, '--duration')
+      const warmup = atLeastZero(o.warmup as string, '--warmup')
+      // points/s comes from the workers' 10-s progress lines: the window needs at least two.
+      if (seconds < warmup + 30) throw new RangeError(`--duration (${seconds}) must be at least --warmup (${warmup}) + 30 seconds`)
+      const channels = positive(o.rtuChannels as string, '--rtu-channels')
+      if (channels > 125) throw new RangeError(`--rtu-channels must be at most 125 (one Modbus read), got ${channels}`)
+      await runE2eBench({
+        seconds, workers: workers.map(Number), naiveSeconds: naive, warmupSeconds: warmup,
+        rtus: atLeastZero(o.rtus as string, '--rtus'), rtuChannels: channels, pollIntervalMs: positive(o.pollIntervalMs as string, '--poll-interval-ms'),
+        sparkplugNodes: atLeastZero(o.sparkplugNodes as string, '--sparkplug-nodes'), devicesPerNode: positive(o.devicesPerNode as string, '--devices-per-node'), metricsPerDevice: positive(o.metricsPerDevice as string, '--metrics-per-device'),
+        tickMs: positive(o.tickMs as string, '--tick-ms'), partitions: positive(o.partitions as string, '--partitions'),
+        threads: positive(o.threads as string, '--threads'), lanes: positive(o.lanes as string, '--lanes'), scoring: o.scoring !== false,
+      })
+      // kafkajs and pg sockets of the naive run would otherwise keep the process up a while.
+      process.exit(0)
+    })
+}
+
+function atLeastZero (raw: string, name: string): number {
+  const n = Number(raw)
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be a whole number >= 0, got ${JSON.stringify(raw)}`)
+  return n
 }
 
 export function positive (raw: string, name: string): number {
