@@ -15,7 +15,7 @@ import { createBatchConsumer, type BatchConsumer, type BatchProducer, type Kafka
 import type { Logger } from '../common/log.js'
 import type { Config } from '../schemas/config/schema.js'
 import { BatchCorrupt } from '../schemas/errors.js'
-import type { PointBatch } from '../schemas/points.js'
+import { ValueKind, type PointBatch } from '../schemas/points.js'
 import { decodeBatch } from '../schemas/wire/codec.js'
 import type { BatchMessage } from './consume/partitions.js'
 import { AlertTracker, type AlertEvent } from './alerts/hysteresis.js'
@@ -109,7 +109,7 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   let bufferedBytes = 0
   let paused = false
   let timer: NodeJS.Timeout | undefined
-  /** Counter tags (totalizers) rise by design: their raw values are not scored. */
+  /** Counter tags (totalizers) rise by design: their raw values are not scored (nor boolean tags). */
   let counters = new Set<number>()
   let countersLoadedAt = 0
   let chain: Promise<void> = Promise.resolve()
@@ -160,14 +160,18 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   async function scoreOnThreads (batches: readonly PointBatch[], ids: readonly Int32Array[]): Promise<ScoreTaskResult[]> {
     const n = pools.length
     const count = new Array<number>(n).fill(0)
+    // Boolean tags (a pump running, a high-level switch) go on and off by design; counters rise.
+    const scored = (batch: PointBatch, b: number, k: number): boolean => batch.tagKinds[k] !== ValueKind.bool && !counters.has(ids[b]![k]!)
     for (let b = 0; b < batches.length; b++) {
-      for (const k of batches[b]!.tagIndex) { const id = ids[b]![k]!; if (!counters.has(id)) count[id % n]!++ }
+      const batch = batches[b]!
+      for (const k of batch.tagIndex) if (scored(batch, b, k)) count[ids[b]![k]! % n]!++
     }
     const parts = count.map(c => ({ tagIds: new Int32Array(c), timeUs: new Float64Array(c), value: new Float64Array(c), quality: new Uint16Array(c), at: 0 }))
     batches.forEach((batch, b) => {
       for (let i = 0; i < batch.tagIndex.length; i++) {
-        const tagId = ids[b]![batch.tagIndex[i]!]!
-        if (counters.has(tagId)) continue
+        const k = batch.tagIndex[i]!
+        if (!scored(batch, b, k)) continue
+        const tagId = ids[b]![k]!
         const p = parts[tagId % n]!
         p.tagIds[p.at] = tagId
         p.timeUs[p.at] = batch.timeUs[i]!

@@ -46,8 +46,12 @@ t.test('every window scored and stored; every fault alerted, few false alerts; a
       batches.push(batchFromPoints(s.tag, at, points))
     }
   }
+  // A boolean tag (a pump's running state) switches by design: never scored.
+  const running: Point[] = []
+  for (let i = 0; i < 2400; i++) running.push({ tag: 'ds11/pump9/running', timeUs: data.series[0]!.timeUs[i]!, value: Math.floor(i / 90) % 2 === 0, quality: 0xc0 })
+  for (let at = 0; at < 2400; at += 60) batches.push(batchFromPoints('ds11/pump9', at, running.slice(at, at + 60)))
   await p.produce(batches)
-  const points = data.series.reduce((n, s) => n + s.timeUs.length, 0)
+  const points = data.series.reduce((n, s) => n + s.timeUs.length, 0) + running.length
 
   const worker = createScoreWorker(scoreOptionsFromConfig(p.cfg), { log: createLogger('test-score'), producer: p.producer })
   await worker.start()
@@ -61,6 +65,9 @@ t.test('every window scored and stored; every fault alerted, few false alerts; a
   const { rows: [c] } = await db.pool.query<{ kind: string, n: number }>(
     'SELECT t.kind, (SELECT count(*)::int FROM anomaly_scores a WHERE a.tag_id = t.id) AS n FROM tags t WHERE t.name = $1', [counterTag])
   t.same(c, { kind: 'counter', n: 0 }, `${counterTag}, a counter, has no scores`)
+  const { rows: [b] } = await db.pool.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM anomaly_scores a JOIN tags t ON t.id = a.tag_id WHERE t.name = 'ds11/pump9/running'")
+  t.equal(b!.n, 0, 'a boolean tag has no scores')
   // One score per `hop` (8) good points after the 128-point warm-up, backlog or not.
   t.ok(s!.n >= 11 * Math.floor((2400 - 128) / 8) - 11, `${s!.n} scores stored`)
   t.ok(s!.lo >= 0 && s!.hi <= 1, 'scores within [0, 1]')
