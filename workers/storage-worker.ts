@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { Piscina } from 'piscina'
 import type { Logger } from '../common/log.js'
+import { copySeconds, pointsIngested } from '../common/metrics.js'
 import { createBatchConsumer, type BatchConsumer, type BatchProducer, type KafkaSettings } from '../common/kafka.js'
 import type { Config } from '../schemas/config/schema.js'
 import { newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
@@ -306,7 +307,9 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       try {
         if (flavor === 'postgres' && result.minBucketUs >= 0) await partitions.ensure(result.minBucketUs, result.maxBucketUs)
         client = await db.connect()
+        const endTimer = copySeconds.startTimer()
         const fenced = await writeFlush(client, { groupId: o.groupId, topic: o.topic, rows: [result.rows], advances: flush.advances, written: result.written })
+        endTimer()
         client.release()
         client = undefined
         if (fenced.length > 0) { await refence(flush, fenced); return }
@@ -320,6 +323,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     }
     stats.flushes++
     stats.pointsStored += result.pointCount
+    pointsIngested.inc({ stage: 'store' }, result.pointCount)
     stats.rowsWritten += result.rowCount
     flush.advances.forEach((a, i) => {
       const s = flush.states[i]!

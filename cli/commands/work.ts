@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import pg from 'pg'
 import { createAdmin, createBatchProducer, ensureTopics } from '../../common/kafka.js'
 import { createLogger } from '../../common/log.js'
+import { consumerLag, startMetricsServer } from '../../common/metrics.js'
 import { migrate } from '../../workers/store/migrate.js'
 import { applyPolicies } from '../../workers/store/policies.js'
 import { PartitionManager } from '../../workers/store/partitions.js'
@@ -48,6 +49,10 @@ export function registerWork (program: Command): void {
         await scoring.start()
         log.info(`scoring ${cfg.kafka.topics.points} as group ${cfg.scoring.groupId} with model ${scoring.model}; alerts to ${cfg.kafka.topics.alerts}`)
       }
+      const metrics = cfg.metrics.port > 0 ? await startMetricsServer(cfg.metrics) : undefined
+      if (metrics !== undefined) log.info(`metrics at http://${cfg.metrics.host}:${metrics.port}/metrics`)
+      const lagGauge = setInterval(() => { void worker.lag().then(lag => { consumerLag.set(Number(lag)) }, () => undefined) }, 5_000)
+      lagGauge.unref()
       const report = setInterval(() => {
         const s = worker.stats
         const sc = scoring?.stats
@@ -64,6 +69,8 @@ export function registerWork (program: Command): void {
         worker.done.then(() => 'done' as const, (err: Error) => err),
       ])
       clearInterval(report)
+      clearInterval(lagGauge)
+      await metrics?.close()
       if (outcome instanceof Error) {
         await scoring?.stop().catch(() => undefined)
         await worker.stop().catch(() => undefined)

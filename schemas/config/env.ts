@@ -27,6 +27,7 @@ export const ENV_OVERRIDES: Readonly<Record<string, EnvOverride>> = Object.freez
   MQTT_PASSWORD: { path: '/collectors/mqtt/password', describe: 'MQTT collector password (keep it out of the config file)', parse: text },
   API_HOST: { path: '/api/host', describe: 'API listen address', parse: text },
   API_PORT: { path: '/api/port', describe: 'API listen port', parse: integer },
+  METRICS_PORT: { path: '/metrics/port', describe: 'Prometheus metrics port of work/collect (0: off)', parse: integer },
   FIELDSTREAM_DATA_DIR: { path: '/stack/dataDir', describe: 'data folder of `fieldstream stack`', parse: text },
 })
 

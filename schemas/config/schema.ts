@@ -95,6 +95,12 @@ export const ApiSchema = Type.Object({
   poolSize: Type.Integer({ minimum: 1, maximum: 100, default: 8 }),
 }, Section)
 
+export const MetricsSchema = Type.Object({
+  /** `fieldstream work` and `collect` serve Prometheus metrics at http://host:port/metrics; 0: not served. (The API serves its own at /metrics.) */
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 0 }),
+  host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+}, Section)
+
 export const StackSchema = Type.Object({
   /** Where `fieldstream stack` keeps Kafka, PostgreSQL and Mosquitto data (relative to the working directory). */
   dataDir: Type.String({ minLength: 1, default: '.fieldstream' }),
@@ -140,6 +146,7 @@ export const ConfigSchema = Type.Object({
   store: StoreSchema,
   workers: WorkersSchema,
   api: ApiSchema,
+  metrics: MetricsSchema,
   stack: StackSchema,
   sim: SimSchema,
   collectors: CollectorsSchema,

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { createServer, type AddressInfo } from 'node:net'
 import t from 'tap'
 import { stringify } from 'yaml'
 import { loadConfig } from '../../schemas/config/load.js'
@@ -18,11 +19,13 @@ t.test('collect polls the configured devices into Kafka and drains on SIGTERM', 
   await createTopic(broker, topic, 2)
   const pad = await startModbusPad({ pumps: 2, tanks: 1, flowMeters: 0, pollIntervalMs: 200, basePort: 15700, lastPort: 15799 })
   t.teardown(async () => await pad.close())
+  const metricsPort = await freePort()
   const dir = mkdtempSync(join(tmpdir(), 'fs-collect-'))
   const file = join(dir, 'config.yaml')
   writeFileSync(file, stringify({
     kafka: { brokers: [broker], topics: { points: topic }, partitions: 2 },
     collectors: { modbus: pad.collectorConfig, spool: { dir: join(dir, 'spool') } },
+    metrics: { port: metricsPort },
   }))
   const child = spawn(process.execPath, [repoPath('bin/fieldstream.js'), 'collect', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, FIELDSTREAM_CONFIG: '' } })
   let stderr = ''
@@ -34,6 +37,9 @@ t.test('collect polls the configured devices into Kafka and drains on SIGTERM', 
     await sleep(100)
   }
   await sleep(4000)
+  const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text()
+  const collected = Number(/^fieldstream_points_ingested_total\{stage="collect"\} (\d+)/m.exec(metrics)?.[1])
+  t.ok(collected > 0, `collect serves its metrics: ${collected} points collected`)
   child.kill('SIGTERM')
   t.equal(await exit, 0, 'exits 0 after SIGTERM')
   t.match(stderr, /collecting into fs\.test\.collect/, 'says where it collects to')
@@ -46,3 +52,11 @@ t.test('collect polls the configured devices into Kafka and drains on SIGTERM', 
   t.equal([...got.values()].reduce((s, b) => s + b.length, 0), batches, 'every batch the collector counted is in Kafka')
   for (const [source, list] of got) t.ok(list.every((b, i) => i === 0 || b.seq > list[i - 1]!.seq), `${source}: seqs increase`)
 })
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const port = (server.address() as AddressInfo).port
+  await new Promise<void>(resolve => server.close(() => resolve()))
+  return port
+}

@@ -3,6 +3,7 @@
 import t from 'tap'
 import { createAdmin, createBatchConsumer } from '../../common/kafka.js'
 import { createLogger } from '../../common/log.js'
+import { startMetricsServer } from '../../common/metrics.js'
 import { batchFromPoints } from '../../schemas/points.js'
 import { encodeBatch } from '../../schemas/wire/codec.js'
 import { createStorageWorker, workerOptionsFromConfig } from '../../workers/storage-worker.js'
@@ -45,6 +46,14 @@ t.test('N points produced -> exactly N stored; poison to the dead-letter topic; 
   t.equal(counts.points, expected, `all ${expected} points stored`)
   t.equal(counts.distinct, expected, 'no point stored twice')
   t.equal(worker.stats.deadLettered, 2, 'two poison batches dead-lettered')
+
+  // What it stored is on /metrics, as `fieldstream work` serves it.
+  const metrics = await startMetricsServer({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => metrics.close())
+  const text = await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text()
+  const stored = Number(/^fieldstream_points_ingested_total\{stage="store"\} (\d+)/m.exec(text)?.[1])
+  t.equal(stored, expected, 'fieldstream_points_ingested_total{stage="store"} counts every stored point')
+  t.ok(Number(/^fieldstream_copy_seconds_count (\d+)/m.exec(text)?.[1]) >= 1, 'COPY latency histogram observed the flushes')
 
   const { rows: [lateRead] } = await db.pool.query(`SELECT count(*)::int AS n, bool_and(ordered) AS ordered FROM (
       SELECT time >= lag(time) OVER (ORDER BY time) IS NOT FALSE AS ordered FROM points_in_range(
