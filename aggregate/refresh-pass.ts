@@ -3,7 +3,7 @@
 // rows (aggregate/minutes.ts), replace them, and recompute the hours and days above them.
 // A crash or error anywhere rolls the claim back with the rest.
 import type pg from 'pg'
-import { decodeFloat64Array, decodeInt16Array, decodeTimestampArray } from '../api/store/pg-binary-array.js'
+import { decodeFloat64Array, decodeInt16Array, decodeTimestampArray } from '../common/pg-binary-array.js'
 import { minuteRows, type MinuteRow, type TagKind, type TagWindow } from './minutes.js'
 
 /** One refresher at a time across worker processes. */

@@ -17,7 +17,7 @@ import type { Config } from '../schemas/config/schema.js'
 import { BatchCorrupt } from '../schemas/errors.js'
 import { ValueKind, type PointBatch } from '../schemas/points.js'
 import { decodeBatch } from '../schemas/wire/codec.js'
-import type { BatchMessage } from './consume/partitions.js'
+import { commitLastPerPartition, type BatchMessage } from './consume/partitions.js'
 import { AlertTracker, type AlertEvent } from './alerts/hysteresis.js'
 import { openAlerts, recordAlert, type AlertRecord } from './alerts/store.js'
 import { createWebhook, type Webhook } from './alerts/webhook.js'
@@ -228,9 +228,7 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   }
 
   function commit (messages: readonly BatchMessage[]): void {
-    const last = new Map<number, BatchMessage>()
-    for (const m of messages) last.set(m.partition, m)
-    for (const m of last.values()) Promise.resolve(m.commit()).catch((err: Error) => log.debug(`kafka commit failed (replayed scores are rewritten): ${err.message}`))
+    commitLastPerPartition(messages, err => { log.debug(`kafka commit failed (replayed scores are rewritten): ${err.message}`) })
   }
 
   async function retrying<T> (what: string, fn: () => Promise<T>): Promise<T> {

@@ -15,7 +15,7 @@ import type { Logger } from '../common/log.js'
 import { copySeconds, pointsIngested } from '../common/metrics.js'
 import { createBatchConsumer, type BatchConsumer, type BatchProducer, type KafkaSettings } from '../common/kafka.js'
 import type { Config } from '../schemas/config/schema.js'
-import { newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
+import { commitLastPerPartition, newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
 import { deadLetter } from './dead-letter.js'
 import { createRollupRefresher, type RollupRefresher } from '../aggregate/refresher.js'
 import type { TagRule } from '../schemas/config/tags.js'
@@ -361,11 +361,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
 
   /** Tell Kafka too (lag monitoring, faster restarts); the store's offsets stay authoritative. */
   function commitKafka (flush: Flush): void {
-    const last = new Map<number, BatchMessage>()
-    for (const m of flush.messages) last.set(m.partition, m)
-    for (const m of last.values()) {
-      Promise.resolve(m.commit()).catch((err: Error) => log.debug(`kafka commit failed (the store's offsets stay authoritative): ${err.message}`))
-    }
+    commitLastPerPartition(flush.messages, err => { log.debug(`kafka commit failed (the store's offsets stay authoritative): ${err.message}`) })
   }
 
   let lastBackoffLog = 0

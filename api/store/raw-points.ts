@@ -5,7 +5,7 @@
 // build a string and a Date per value. (pg's per-query `binary` result mode decodes the
 // bytes as UTF-8 text, so it cannot be used.)
 import type pg from 'pg'
-import { decodeFloat64Array, decodeInt16Array, decodeTimestampArray } from './pg-binary-array.js'
+import { decodeFloat64Array, decodeInt16Array, decodeTimestampArray } from '../../common/pg-binary-array.js'
 
 export interface RawSeries {
   /** µs since the Unix epoch, ascending. */

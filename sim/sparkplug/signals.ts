@@ -1,6 +1,8 @@
 // Realistic field signals for simulated edge devices, and labelled faults on top of them.
 // Deterministic for a given seed so a test can compare against the ground-truth label log.
 
+import { seededRandom } from '../modbus/signals.js'
+
 export type SignalKind = 'pressure' | 'flow' | 'tank_level' | 'totalizer'
 
 /** One metric's generator: value at time t (ms). */
@@ -9,17 +11,8 @@ export interface Signal {
   next (tMs: number): number
 }
 
-/** A small seeded PRNG (mulberry32): repeatable runs without a dependency. */
-export function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small seeded PRNG (mulberry32): repeatable runs without a dependency. The pad's generator. */
+export const rng = seededRandom
 
 /** Totalizers in PLCs are 32-bit counters: they roll over to 0. */
 export const TOTALIZER_ROLLOVER = 2 ** 32

@@ -30,3 +30,13 @@ export function newPartitionState (partition: number): PartitionState {
 export function requeue (state: PartitionState, messages: readonly BatchMessage[]): void {
   state.queue = [...messages, ...state.queue].sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0))
 }
+
+/**
+ * Commit to Kafka, per partition, the last of these messages (offset order). Kafka's offsets
+ * are advisory in every stage (lag monitoring, faster restarts): a failed commit is only logged.
+ */
+export function commitLastPerPartition (messages: readonly BatchMessage[], onError: (err: Error) => void): void {
+  const last = new Map<number, BatchMessage>()
+  for (const m of messages) last.set(m.partition, m)
+  for (const m of last.values()) Promise.resolve(m.commit()).catch(onError)
+}
