@@ -2,6 +2,7 @@
 // The set-up behind the README's two commands, for a fresh machine:
 //   npm test      -> install deps, build, start local services, run every test
 //   npm run demo  -> install deps, build, run the pipeline demo (starts services itself)
+//   npm run test:faults -> the same as npm test, for the fault suite (test/faults/) only
 // Plain JavaScript with no dependencies, because it runs before `npm ci` has.
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
@@ -53,14 +54,14 @@ function testFiles (dir) {
   return out.sort()
 }
 
-async function test () {
+async function test (only) {
   say('starting local services (Kafka, PostgreSQL, Mosquitto) when not already up')
   run(process.execPath, ['bin/fieldstream.js', 'stack', 'up'])
   // tap compiles its plugin set from package.json ("tap".plugin) only when asked in CI;
   // without it the default TypeScript loader plugin runs and fails on our compiled tests.
   const tapBin = join(root, 'node_modules', 'tap', 'dist', 'esm', 'run.mjs')
   run(process.execPath, [tapBin, 'build'])
-  const files = rest.length > 0 ? rest : testFiles(join(root, 'dist', 'test'))
+  const files = rest.length > 0 ? rest : testFiles(join(root, 'dist', 'test', ...(only === undefined ? [] : [only])))
   say(`running ${files.length} test files with tap`)
   const tap = spawn(process.execPath, [tapBin, ...files], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] })
   let summary
@@ -88,5 +89,6 @@ checkNode()
 installDeps()
 build()
 if (task === 'test') await test()
+else if (task === 'faults') await test('faults')
 else if (task === 'demo') demo()
-else { say('usage: node scripts/run.mjs test|demo [args]'); process.exit(2) }
+else { say('usage: node scripts/run.mjs test|faults|demo [args]'); process.exit(2) }

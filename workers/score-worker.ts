@@ -17,6 +17,7 @@ import type { Config } from '../schemas/config/schema.js'
 import { BatchCorrupt } from '../schemas/errors.js'
 import { ValueKind, type PointBatch } from '../schemas/points.js'
 import { decodeBatch } from '../schemas/wire/codec.js'
+import { closeConsumer, firstLine, rejoinWithBackoff } from './consume/rejoin.js'
 import { commitLastPerPartition, type BatchMessage } from './consume/partitions.js'
 import { AlertTracker, type AlertEvent } from './alerts/hysteresis.js'
 import { openAlerts, recordAlert, type AlertRecord } from './alerts/store.js'
@@ -243,6 +244,44 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
     }
   }
 
+  async function openStream (): Promise<void> {
+    const c = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
+    consumer = c
+    try {
+      stream = await c.consume({ topics: [o.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 100, maxBytes: 8 * 2 ** 20 })
+    } catch (err) {
+      consumer = undefined
+      await closeConsumer(c)
+      throw err
+    }
+    stream.on('data', onMessage)
+    stream.on('error', err => { void reconnectKafka(err) })
+    if (paused) stream.pause()
+  }
+
+  let reconnecting = false
+  /**
+   * The consumer failed (broker down, connection lost): drop what is buffered and not yet scored
+   * (it is read again from the committed offsets) and join again with capped backoff.
+   */
+  async function reconnectKafka (err: Error): Promise<void> {
+    if (stopping || reconnecting) return
+    reconnecting = true
+    log.warn(`Kafka consumer failed (${firstLine(err)}); rejoining group ${o.groupId} with backoff`)
+    const old = { stream, consumer }
+    stream = undefined
+    consumer = undefined
+    old.stream?.removeListener('data', onMessage)
+    await old.stream?.close().catch(() => undefined)
+    if (old.consumer !== undefined) await closeConsumer(old.consumer)
+    await chain.catch(() => undefined)
+    buffered = []
+    bufferedBytes = 0
+    paused = false
+    await rejoinWithBackoff(openStream, () => stopping, log)
+    reconnecting = false
+  }
+
   function fatal (err: Error): void {
     if (stopping) return
     log.error(`scoring stage stopping on an error it cannot retry: ${err.stack ?? err.message}`)
@@ -256,7 +295,7 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
     stream?.pause()
     await chain.catch(() => undefined)
     await stream?.close().catch(() => undefined)
-    if (consumer !== undefined) await new Promise<void>(resolve => { consumer!.close(true, () => { resolve() }) })
+    if (consumer !== undefined) await closeConsumer(consumer)
     await webhook?.drain(5_000)
     webhook?.close()
     await Promise.all(pools.map(async p => await p.destroy()))
@@ -273,10 +312,7 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
       pools = Array.from({ length: o.threads }, () => new Piscina({ filename: SCORE_TASK_FILE, minThreads: 1, maxThreads: 1, workerData, idleTimeout: Infinity }))
       // Fail at start, not on the first points, when the model is missing or breaks the contract.
       await Promise.all(pools.map(async p => await p.run({ tagIds: new Int32Array(0), timeUs: new Float64Array(0), value: new Float64Array(0), quality: new Uint16Array(0), score: false } satisfies ScoreTask)))
-      consumer = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
-      stream = await consumer.consume({ topics: [o.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 100, maxBytes: 8 * 2 ** 20 })
-      stream.on('data', onMessage)
-      stream.on('error', err => { fatal(err) })
+      await openStream()
       timer = setInterval(() => { void schedule() }, o.everyMs)
       timer.unref()
     },

@@ -15,6 +15,7 @@ import type { Logger } from '../common/log.js'
 import { copySeconds, pointsIngested } from '../common/metrics.js'
 import { createBatchConsumer, type BatchConsumer, type BatchProducer, type KafkaSettings } from '../common/kafka.js'
 import type { Config } from '../schemas/config/schema.js'
+import { closeConsumer, firstLine, rejoinWithBackoff } from './consume/rejoin.js'
 import { commitLastPerPartition, newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
 import { deadLetter } from './dead-letter.js'
 import { createRollupRefresher, type RollupRefresher } from '../aggregate/refresher.js'
@@ -69,6 +70,8 @@ export interface StorageStats {
   deadLettered: number
   skippedReplays: number
   fencedFlushes: number
+  /** Times the Kafka consumer failed and joined the group again. */
+  kafkaReconnects: number
   bufferedBytes: number
   paused: boolean
   dbRetries: number
@@ -131,7 +134,7 @@ export function workerOptionsFromConfig (cfg: Readonly<Config>): StorageWorkerOp
 
 export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorkerDeps): StorageWorker {
   const { log } = deps
-  const stats: StorageStats = { pointsStored: 0, rowsWritten: 0, flushes: 0, deadLettered: 0, skippedReplays: 0, fencedFlushes: 0, bufferedBytes: 0, paused: false, dbRetries: 0, compactedTagHours: 0, rolledUpRanges: 0 }
+  const stats: StorageStats = { pointsStored: 0, rowsWritten: 0, flushes: 0, deadLettered: 0, skippedReplays: 0, fencedFlushes: 0, kafkaReconnects: 0, bufferedBytes: 0, paused: false, dbRetries: 0, compactedTagHours: 0, rolledUpRanges: 0 }
   const states = new Map<number, PartitionState>()
   const lanes: Lane[] = Array.from({ length: o.lanes }, (_, index) => ({ index, queuedBytes: 0, oldestQueuedAt: 0, inFlight: 0, chain: Promise.resolve(), timer: undefined }))
   const db = new pg.Pool({ connectionString: o.databaseUrl, max: o.lanes + 1, connectionTimeoutMillis: 10_000 })
@@ -383,14 +386,63 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
   function onJoin (payload: { assignments?: Array<{ topic: string, partitions: number[] }> }): void {
     const mine = new Set(payload.assignments?.filter(a => a.topic === o.topic).flatMap(a => a.partitions) ?? [])
     log.info(`group ${o.groupId}: assigned partitions ${[...mine].sort((a, b) => a - b).join(',') || '(none)'}`)
+    forgetPartitions(p => !mine.has(p))
+  }
+
+  /** Drops what is queued (not in flight) for these partitions: it is read again from the durable offset. */
+  function forgetPartitions (which: (partition: number) => boolean): void {
     for (const [p, s] of states) {
-      if (mine.has(p)) continue
-      // Revoked: whoever owns it now reads these messages again from the durable offset.
+      if (!which(p)) continue
       const bytes = s.queue.reduce((sum, m) => sum + m.value.length, 0)
       laneOf(p).queuedBytes -= bytes
       release(bytes)
       states.delete(p)
     }
+  }
+
+  async function openStream (): Promise<void> {
+    const c = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
+    c.on('consumer:group:join', onJoin)
+    consumer = c
+    try {
+      stream = await c.consume({
+        topics: [o.topic],
+        mode: 'committed',
+        fallbackMode: 'earliest',
+        autocommit: false,
+        maxWaitTime: 100,
+        maxBytes: Math.max(o.flushBytes, 8 * 2 ** 20),
+      })
+    } catch (err) {
+      consumer = undefined
+      await closeConsumer(c)
+      throw err
+    }
+    stream.on('data', onMessage)
+    stream.on('error', err => { void reconnectKafka(err) })
+    if (stats.paused) stream.pause()
+  }
+
+  let reconnecting = false
+  /**
+   * The consumer failed (broker down, connection lost, coordinator gone): leave the stored rows
+   * and offsets as they are, drop what was queued, and join again with capped backoff until the
+   * broker answers. Whatever was dropped is read again from the store's durable offsets.
+   */
+  async function reconnectKafka (err: Error): Promise<void> {
+    if (stopping || reconnecting) return
+    reconnecting = true
+    stats.kafkaReconnects++
+    log.warn(`Kafka consumer failed (${firstLine(err)}); rejoining group ${o.groupId} with backoff`)
+    const old = { stream, consumer }
+    stream = undefined
+    consumer = undefined
+    old.stream?.removeListener('data', onMessage)
+    await old.stream?.close().catch(() => undefined)
+    if (old.consumer !== undefined) await closeConsumer(old.consumer)
+    forgetPartitions(() => true)
+    await rejoinWithBackoff(openStream, () => stopping, log)
+    reconnecting = false
   }
 
   async function runMaintenance (): Promise<void> {
@@ -467,18 +519,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       rollups?.start()
       const workerData: EncodeWorkerData = { databaseUrl: o.databaseUrl }
       pool = new Piscina({ filename: TASK_FILE, minThreads: o.threads, maxThreads: o.threads, workerData, idleTimeout: Infinity })
-      consumer = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
-      consumer.on('consumer:group:join', onJoin)
-      stream = await consumer.consume({
-        topics: [o.topic],
-        mode: 'committed',
-        fallbackMode: 'earliest',
-        autocommit: false,
-        maxWaitTime: 100,
-        maxBytes: Math.max(o.flushBytes, 8 * 2 ** 20),
-      })
-      stream.on('data', onMessage)
-      stream.on('error', err => { fatal(err) })
+      await openStream()
     },
     async stop () {
       await shutdown()
@@ -497,9 +538,4 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       return total
     },
   }
-}
-
-/** Leave the group and close, without letting a close error hide the drain's result. */
-async function closeConsumer (consumer: BatchConsumer): Promise<void> {
-  await new Promise<void>(resolve => { consumer.close(true, () => { resolve() }) })
 }

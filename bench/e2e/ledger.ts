@@ -76,14 +76,16 @@ export class ModbusLedger {
    * once every block is answered; when the devices fall silent at the end of a run, a poll may
    * have had its first blocks answered and not the rest, and the collector drops it on stopping.
    * So per device, a block answered exactly once more than the device's least-answered block is
-   * that unfinished last poll and is not counted.
+   * that unfinished last poll and is not counted. With `completedPolls` (a collector that
+   * was given time to finish every poll: the answered blocks of a poll whose other blocks timed
+   * out are stored as good readings) every answered read counts.
    */
-  perTag (): Map<string, number> {
+  perTag (opts: { completedPolls?: boolean } = {}): Map<string, number> {
     const out = new Map<string, number>()
     for (const [device, byRange] of this.#reads) {
       const least = Math.min(...byRange.values())
       for (const [key, answered] of byRange) {
-        const n = answered === least + 1 ? least : answered
+        const n = answered === least + 1 && opts.completedPolls !== true ? least : answered
         const [table, address, count] = key.split(':')
         for (const f of coveredFields(device, table as Table, Number(address), Number(count))) {
           const tag = `${device.name}/${f.name}`

@@ -25,7 +25,7 @@ export type SimEvent =
 /** Process -> thread. */
 export type SimCommand =
   | { type: 'rounds', seconds: number, tickMs: number }
-  | { type: 'silence' }
+  | { type: 'silence', completedPolls?: boolean }
   | { type: 'close' }
 
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
@@ -50,7 +50,7 @@ async function modbusThread (job: Extract<SimJob, { role: 'modbus' }>): Promise<
       for (const d of pad.devices) pad.inject({ device: d.name, kind: 'dropout', durationMs: 600_000 })
       ledger.stop()
       clearInterval(progress)
-      post({ type: 'silenced', sent: Object.fromEntries(ledger.perTag()), points: ledger.points })
+      post({ type: 'silenced', sent: Object.fromEntries(ledger.perTag({ completedPolls: c.completedPolls })), points: ledger.points })
     } else if (c.type === 'close') {
       void pad.close().then(() => { post({ type: 'closed' }); parentPort!.close() })
     }
