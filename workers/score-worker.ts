@@ -247,6 +247,9 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   async function openStream (): Promise<void> {
     const c = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
     consumer = c
+    // A failed rejoin after a lost heartbeat (coordinator moved, broker restarting) arrives here,
+    // not on the stream; unheard, it would be thrown and end the process.
+    c.on('error', err => { void reconnectKafka(err as Error) })
     try {
       stream = await c.consume({ topics: [o.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 100, maxBytes: 8 * 2 ** 20 })
     } catch (err) {
@@ -279,6 +282,7 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
     bufferedBytes = 0
     paused = false
     await rejoinWithBackoff(openStream, () => stopping, log)
+    if (!stopping) log.info(`rejoined group ${o.groupId} after the Kafka consumer failed`)
     reconnecting = false
   }
 
@@ -312,7 +316,8 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
       pools = Array.from({ length: o.threads }, () => new Piscina({ filename: SCORE_TASK_FILE, minThreads: 1, maxThreads: 1, workerData, idleTimeout: Infinity }))
       // Fail at start, not on the first points, when the model is missing or breaks the contract.
       await Promise.all(pools.map(async p => await p.run({ tagIds: new Int32Array(0), timeUs: new Float64Array(0), value: new Float64Array(0), quality: new Uint16Array(0), score: false } satisfies ScoreTask)))
-      await openStream()
+      // A broker that is not up yet (or still loading its group coordinator) is waited for.
+      await rejoinWithBackoff(openStream, () => stopping, log)
       timer = setInterval(() => { void schedule() }, o.everyMs)
       timer.unref()
     },

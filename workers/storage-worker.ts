@@ -403,6 +403,9 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
   async function openStream (): Promise<void> {
     const c = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
     c.on('consumer:group:join', onJoin)
+    // A failed rejoin after a lost heartbeat (coordinator moved, broker restarting) arrives here,
+    // not on the stream; unheard, it would be thrown and end the process.
+    c.on('error', err => { void reconnectKafka(err as Error) })
     consumer = c
     try {
       stream = await c.consume({
@@ -442,6 +445,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
     if (old.consumer !== undefined) await closeConsumer(old.consumer)
     forgetPartitions(() => true)
     await rejoinWithBackoff(openStream, () => stopping, log)
+    if (!stopping) log.info(`rejoined group ${o.groupId} after the Kafka consumer failed`)
     reconnecting = false
   }
 
@@ -519,7 +523,8 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       rollups?.start()
       const workerData: EncodeWorkerData = { databaseUrl: o.databaseUrl }
       pool = new Piscina({ filename: TASK_FILE, minThreads: o.threads, maxThreads: o.threads, workerData, idleTimeout: Infinity })
-      await openStream()
+      // A broker that is not up yet (or still loading its group coordinator) is waited for.
+      await rejoinWithBackoff(openStream, () => stopping, log)
     },
     async stop () {
       await shutdown()

@@ -19,7 +19,7 @@ export async function rejoinWithBackoff (open: () => Promise<void>, stopping: ()
   for (let attempt = 0; !stopping(); attempt++) {
     try {
       await open()
-      log.info(`Kafka consumer back after ${attempt + 1} attempt(s)`)
+      if (attempt > 0) log.info(`Kafka consumer joined after ${attempt + 1} attempts`)
       return
     } catch (err) {
       const ms = Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 3))
