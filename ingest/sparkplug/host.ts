@@ -21,6 +21,9 @@ import { SeqTracker } from './seq.js'
 
 const tahu = sparkplug.get(NAMESPACE)!
 
+/** How long a STATE death read about ourselves waits before the birth is published again, ms. */
+const REASSERT_DELAY_MS = 1000
+
 export interface PrimaryHostDeps {
   url: string
   batcher: Batcher
@@ -36,6 +39,8 @@ export class PrimaryHost implements HostContext {
   readonly #cfg: MqttCollectorConfig
   readonly #deps: PrimaryHostDeps
   readonly #gate: RebirthGate
+  /** Counts closed connections, so a delayed action can tell whether its connection is gone. */
+  #connections = 0
   #client: MqttClient | undefined
   /** Timestamp of this connection's STATE death (will) and birth: they must match (spec 3.0). */
   #stateTimestamp = 0
@@ -73,7 +78,7 @@ export class PrimaryHost implements HostContext {
     this.#client = client
     this.#acks = new AckQueue(client, this.#cfg.maxInFlight)
     installDeferredAcks(client, this.#acks, (topic, payload, ack) => this.#onMessage(topic, payload, ack))
-    client.on('close', () => { this.#stateLive = false })
+    client.on('close', () => { this.#stateLive = false; this.#connections++ })
     const online = new Promise<void>((resolve, reject) => {
       client.on('connect', () => { this.#online(client).then(resolve, reject) })
     })
@@ -181,8 +186,16 @@ export class PrimaryHost implements HostContext {
   reassertState (): void {
     const client = this.#client
     if (client === undefined || this.#stopping) return
-    this.#deps.log.warn(`STATE of host ${this.hostId} read offline while online: publishing the birth again`)
-    this.#publishBirth(client).catch(err => this.#deps.log.error((err as Error).message))
+    // Our own death is also delivered to us when the broker shuts down: answered then, the
+    // birth would be retained across the broker's restart and tell edge nodes we are online
+    // while we are still reconnecting, and what they forward would reach no one. So answer
+    // only if this connection is still up a moment later (the broker keeps it: a real mistake).
+    const connection = this.#connections
+    setTimeout(() => {
+      if (this.#stopping || connection !== this.#connections || !client.connected) return
+      this.#deps.log.warn(`STATE of host ${this.hostId} read offline while online: publishing the birth again`)
+      this.#publishBirth(client).catch(err => this.#deps.log.error((err as Error).message))
+    }, REASSERT_DELAY_MS).unref()
   }
 
   warn (kind: string, message: string): void {

@@ -28,7 +28,7 @@ t.test('collector SIGKILLed with a non-empty spool, then restarted: every acknow
   t.ok(spooled > 100, `the spool held ${spooled} batches at the kill`)
   await rig.startService('kafka')
   rig.startCollector()
-  await rig.collector!.waitForLine(/collecting into/, 60_000)
+  await rig.collector!.waitForLine(/collecting into/, 180_000)
   const recoverS = await rig.timeToFresh('%/rtu%')
   t.not(recoverS, null, 'fresh points are stored again after the restart')
 

@@ -272,9 +272,9 @@ export class Rig {
   /** Collector and worker up, the worker consuming, the edge born: points flow. */
   async startPipeline (): Promise<void> {
     this.startWorker()
-    await this.worker!.waitForLine(/assigned partitions|consuming/, 90_000)
+    await this.worker!.waitForLine(/assigned partitions|consuming/, 180_000)
     this.startCollector()
-    await this.collector!.waitForLine(/collecting into/, 60_000)
+    await this.collector!.waitForLine(/collecting into/, 180_000)
   }
 
   /** The simulators send for `seconds` from now (Sparkplug rounds on a fixed schedule; the Modbus pad answers polls). */

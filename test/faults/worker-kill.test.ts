@@ -20,7 +20,7 @@ t.test('worker SIGKILLed mid-batch, then restarted: every point stored exactly o
   t.equal(killed.proc.signalCode, 'SIGKILL', 'the worker died by SIGKILL')
   await sleep(5000)
   rig.startWorker()
-  await rig.worker!.waitForLine(/assigned partitions/, 90_000)
+  await rig.worker!.waitForLine(/assigned partitions/, 180_000)
   const recoverS = await rig.timeToFresh('%/rtu%')
   t.not(recoverS, null, 'fresh points are stored again after the restart')
 

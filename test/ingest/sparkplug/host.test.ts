@@ -86,6 +86,21 @@ t.test('STATE: a clean stop publishes the retained death itself', async t => {
   t.same(after.state, { online: false, timestamp: live.state.timestamp })
 })
 
+t.test('STATE: a death read about ourselves while our connection stays up is answered with the birth again', async t => {
+  const { hostId } = await setup(t)
+  const live = await retainedState(hostId)
+  // Someone else (an old session's will, a mistaken client) says we are offline; we are not.
+  const other = await connectRaw()
+  await other.publishAsync(stateTopic(hostId), JSON.stringify({ online: false, timestamp: live.state.timestamp }), { qos: 1, retain: true })
+  await other.endAsync()
+  // Answered after a moment, not at once: a death delivered as the broker shuts down must go
+  // unanswered (host.ts); the MQTT restart fault case (test/faults/) covers that side.
+  const deadline = Date.now() + 5000
+  let again = await retainedState(hostId)
+  while (!again.state.online && Date.now() < deadline) { await sleep(100); again = await retainedState(hostId) }
+  t.same(again.state, live.state, 'the same birth (timestamp) is retained again')
+})
+
 t.test('NBIRTH/NDATA/DBIRTH/DDATA: aliases resolve to metric names and tag names', async t => {
   const { sink, edge, group } = await setup(t)
   const ts = Date.UTC(2024, 0, 2, 3, 4, 5)
