@@ -77,6 +77,7 @@ class EdgeNodeSim {
   #bdSeq = 0
   #seq = 0
   #born = false
+  #lastSampleMs = 0
   #hostOnline: boolean
   #stored: { device: string, metrics: UMetric[] }[] = []
   /** Timestamp of the newest STATE seen: an older one (a stale retained message, a late will) is ignored (Sparkplug 3.0). */
@@ -149,7 +150,7 @@ class EdgeNodeSim {
 
   /** NBIRTH then every DBIRTH: a new seq run, all aliases and current values. */
   async birth (): Promise<void> {
-    const t = this.#now()
+    const t = this.#sampleTime()
     this.#seq = 0
     this.#born = true
     this.#stats.births++
@@ -165,7 +166,7 @@ class EdgeNodeSim {
 
   /** One round: every device's metrics in one DDATA (or into the store while the host is away). */
   async tick (): Promise<void> {
-    const t = this.#now()
+    const t = this.#sampleTime()
     for (const d of this.#devices) {
       const metrics: UMetric[] = []
       for (const m of d.metrics) {
@@ -200,6 +201,15 @@ class EdgeNodeSim {
       await this.#send(deviceTopic(this.#opts.groupId, 'DDATA', this.id, device), { timestamp: this.#now(), seq: this.#nextSeq(), metrics: metrics.map(m => ({ ...m, isHistorical: true })) })
       this.#stats.replayed += metrics.length
     }
+  }
+
+  /**
+   * The time of a birth or a round: strictly after the previous one, as a device's clock makes
+   * them. A birth sharing a millisecond with a round would give a tag two values at one instant.
+   */
+  #sampleTime (): number {
+    this.#lastSampleMs = Math.max(this.#now(), this.#lastSampleMs + 1)
+    return this.#lastSampleMs
   }
 
   #nextSeq (): number {
