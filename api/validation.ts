@@ -5,6 +5,7 @@
 import { Ajv, type Options } from 'ajv'
 import type { FastifySchema, FastifySchemaValidationError } from 'fastify/types/schema.js'
 import { ApiError } from './errors.js'
+import { NO_NUL } from './schemas/common.js'
 
 const shown = (v: unknown): string => {
   const s = typeof v === 'string' ? JSON.stringify(v.length > 64 ? `${v.slice(0, 64)}...` : v) : JSON.stringify(v)
@@ -24,6 +25,9 @@ export function describeValidationError (e: AjvError, dataVar: string): string {
     }
     case 'enum': return `${field} must be one of ${(params.allowedValues as unknown[]).map(String).join(', ')} (got ${shown(e.data)})`
     case 'minProperties': return `${field} must set at least ${String(params.limit)} field${params.limit === 1 ? '' : 's'}`
+    case 'pattern':
+      if (params.pattern === NO_NUL) return `${field} must not contain a NUL character (got ${shown(e.data)})`
+      break
   }
   if (e.keyword === 'type' && e.parentSchema?.['x-expected'] === undefined) {
     const types = String(params.type).split(',').map(x => x === 'integer' ? 'an integer' : x === 'object' ? 'an object' : x === 'array' ? 'an array' : x === 'null' ? 'null' : `a ${x}`)

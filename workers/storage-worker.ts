@@ -16,7 +16,7 @@ import { copySeconds, pointsIngested } from '../common/metrics.js'
 import { createBatchConsumer, type BatchConsumer, type BatchProducer, type KafkaSettings } from '../common/kafka.js'
 import type { Config } from '../schemas/config/schema.js'
 import { closeConsumer, firstLine, rejoinWithBackoff } from './consume/rejoin.js'
-import { commitLastPerPartition, newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
+import { admit, commitLastPerPartition, newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
 import { deadLetter } from './dead-letter.js'
 import { createRollupRefresher, type RollupRefresher } from '../aggregate/refresher.js'
 import type { TagRule } from '../schemas/config/tags.js'
@@ -192,7 +192,8 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
 
   function onMessage (m: BatchMessage): void {
     const s = stateOf(m.partition)
-    s.queue.push(m)
+    // Queued in offset order; a message queued already (redelivered after a rebalance) is dropped: see admit().
+    if (!admit(s, m)) { stats.skippedReplays++; return }
     const lane = laneOf(m.partition)
     if (lane.queuedBytes === 0) lane.oldestQueuedAt = Date.now()
     lane.queuedBytes += m.value.length
@@ -354,8 +355,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       s.durable = durable
       s.cutNext = durable
       const mine = flush.messages.filter(m => m.partition === p)
-      requeue(s, mine)
-      const bytes = mine.reduce((sum, m) => sum + m.value.length, 0)
+      const bytes = mine.reduce((sum, m) => sum + m.value.length, 0) - requeue(s, mine)
       const lane = laneOf(p)
       lane.queuedBytes += bytes
       stats.bufferedBytes += bytes

@@ -60,16 +60,22 @@ export async function pointsRoutes (app: FastifyInstance, { ctx }: RouteOptions)
       return reply.send(csvStream(['time', 'value', 'quality'], csvLines(page)))
     }
     const items = new Array(page.timeUs.length)
-    for (let i = 0; i < items.length; i++) items[i] = { t: isoOfUs(page.timeUs[i]!), v: page.value[i]!, q: page.quality[i]! }
+    for (let i = 0; i < items.length; i++) items[i] = { t: isoOfUs(page.timeUs[i]!), v: finiteOrNull(page.value[i]!), q: page.quality[i]! }
     return { tag: q.tag, items, nextCursor }
   })
 }
+
+/**
+ * A stored value as JSON can hold it: a device can send NaN or ±Infinity (a float register of a
+ * faulted sensor), which JSON has no number for; null (an empty CSV field), as in the rollups.
+ */
+const finiteOrNull = (v: number): number | null => Number.isFinite(v) ? v : null
 
 async function * csvLines (page: PointPage): AsyncGenerator<string> {
   for (let start = 0; start < page.timeUs.length; start += CSV_CHUNK) {
     let chunk = ''
     const end = Math.min(page.timeUs.length, start + CSV_CHUNK)
-    for (let i = start; i < end; i++) chunk += `${isoOfUs(page.timeUs[i]!)},${page.value[i]!},${page.quality[i]!}\r\n`
+    for (let i = start; i < end; i++) chunk += `${isoOfUs(page.timeUs[i]!)},${finiteOrNull(page.value[i]!) ?? ''},${page.quality[i]!}\r\n`
     yield chunk
   }
 }

@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance } from 'fastify'
 import { ApiError, badRequest } from '../errors.js'
-import { Cursor, errorResponses, notFoundResponse, Query, TagId, Text } from '../schemas/common.js'
+import { Cursor, errorResponses, NO_NUL, notFoundResponse, Query, TagId, Text } from '../schemas/common.js'
 import { TagKind, TagSchema } from '../schemas/resources.js'
 import { listAssets, listTags, patchTag } from '../store/tags.js'
 import { tagOr404, type RouteOptions } from './context.js'
@@ -19,8 +19,8 @@ const IdParams = Type.Object({ id: TagId() }, { additionalProperties: false })
 
 const TagPatchBody = Type.Object({
   kind: Type.Optional(TagKind),
-  unit: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 64 })),
-  asset: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 256 })),
+  unit: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 64, pattern: NO_NUL })),
+  asset: Type.Optional(Type.Unsafe<string | null>({ type: ['string', 'null'], minLength: 1, maxLength: 256, pattern: NO_NUL })),
 }, { additionalProperties: false, minProperties: 1, description: 'fields to change; null clears unit or asset' })
 
 const encodeCursor = (id: number): string => Buffer.from(String(id)).toString('base64url')
@@ -62,6 +62,8 @@ export async function tagsRoutes (app: FastifyInstance, { ctx }: RouteOptions): 
   app.get('/v1/assets', {
     schema: {
       summary: 'Assets and how many tags each carries', tags: ['tags'],
+      // No parameters; an unknown one is a 400 as on every other route, not silently ignored.
+      querystring: Query({}),
       response: { 200: Type.Object({ items: Type.Array(Type.Object({ asset: Type.String(), tags: Type.Integer() })) }), ...errorResponses },
     },
   }, async () => ({ items: await listAssets(ctx.pool) }))

@@ -30,8 +30,15 @@ export const Cursor = Type.String({
   'x-expected': 'must be the nextCursor value of a previous page',
 })
 
+/**
+ * No NUL character: PostgreSQL text cannot hold one, so the schema says so (a 400 naming the
+ * field, and clients and fuzzers reading the OpenAPI document know it) instead of the database
+ * refusing the value later.
+ */
+export const NO_NUL = '^[^\\u0000]*$'
+
 /** Free text filters: bounded, so a huge value is a 400, not a slow query. */
-export const Text = (description: string, maxLength = 256): TString => Type.String({ minLength: 1, maxLength, description })
+export const Text = (description: string, maxLength = 256): TString => Type.String({ minLength: 1, maxLength, pattern: NO_NUL, description })
 
 export const IsoTime = Type.String({ description: 'ISO-8601 time, UTC', examples: ['2026-11-23T10:00:00.000Z'] })
 

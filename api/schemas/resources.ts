@@ -16,7 +16,7 @@ export const TagSchema = Type.Object({
 
 export const PointSchema = Type.Object({
   t: IsoTime,
-  v: Type.Number({ description: 'value (booleans as 0/1)' }),
+  v: { ...NullableNumber, description: 'value (booleans as 0/1); null when the device sent NaN or ±Infinity' },
   q: Type.Integer({ description: 'OPC DA quality word: 192 good, 64 uncertain, 0 bad, sub-status in bits 5-2' }),
 }, { title: 'Point' })
 

@@ -68,9 +68,9 @@ async function binRaw (db: pg.Pool, tagId: number, fromUs: number, toUs: number,
   let cur: SeriesBin | undefined
   let sum = 0
   for (let i = 0; i < s.timeUs.length; i++) {
-    // Only good-quality samples count, as in the rollups.
-    if ((s.quality[i]! & 0xc0) !== 0xc0) continue
+    // Only good-quality finite samples count, as in the rollups (a NaN would make the bin NaN).
     const v = s.value[i]!
+    if ((s.quality[i]! & 0xc0) !== 0xc0 || !Number.isFinite(v)) continue
     const b = Math.floor(s.timeUs[i]! / binUs) * binUs
     if (cur === undefined || cur.t !== b) {
       if (cur !== undefined) cur.avg = sum / cur.n

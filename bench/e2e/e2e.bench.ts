@@ -28,6 +28,7 @@ import { createAdmin, createBatchConsumer, ensureTopics } from '../../common/kaf
 import { loadConfig } from '../../schemas/config/load.js'
 import { machineInfo, printResult } from '../machine.js'
 import type { FieldJob, FieldLedger } from './field.js'
+import { traceDuplicates, type DupTrace } from './dup-trace.js'
 import { ensureKafkajs, NAIVE_TABLE_SQL, type NaiveConsumerJob } from './naive.js'
 import { percentile, startLatencyProbe } from './probe.js'
 import { latencySeries, plotSvg, writeReport, type RunTimeline } from './report.js'
@@ -134,7 +135,9 @@ function writeConfig (o: E2eBenchOptions, label: string, databaseUrl: string): R
 
 /** A child whose stdout/stderr lines are handed to callbacks. */
 function spawnLines (args: string[], env: Record<string, string>, onOut: (line: string) => void, onErr: (line: string) => void): ChildProcess {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  // FIELDSTREAM_BENCH_CPU_PROF=<dir>: every child (field, workers) writes a V8 CPU profile there when it exits.
+  const prof = process.env.FIELDSTREAM_BENCH_CPU_PROF
+  const child = spawn(process.execPath, [...(prof === undefined || prof === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   createInterface({ input: child.stdout! }).on('line', onOut)
   createInterface({ input: child.stderr! }).on('line', onErr)
   return child
@@ -161,7 +164,8 @@ function startWorker (plan: RunPlan, index: number, log: Log): WorkerProc {
     if (m !== null) w.stored.push([Date.now(), Number(m[1])])
     else if (/ info (work|score): /.test(line)) {
       if (/assigned partitions/.test(line)) w.ready = true
-      if (!/consuming|scoring /.test(line)) return
+      // Every (re)join is logged: a rebalance is where replayed messages come from.
+      if (!/consuming|scoring |assigned partitions/.test(line)) return
     }
     log(`worker ${index}: ${line.replace(/^\S+ /, '')}`)
   })
@@ -281,6 +285,8 @@ export interface E2eRun {
   segment_rows: number
   worker_rss_mb: number[]
   worker_exits_during_run: number
+  /** Present when points were doubled: where a sample of them came from. */
+  dup_trace?: DupTrace
   sparkplug_rounds: number
   sparkplug_late_rounds: number
   sparkplug_rebirths: number
@@ -355,6 +361,12 @@ async function runPipeline (o: E2eBenchOptions, workerCount: number, log: Log): 
 
     log('e2e: counting the store per tag against the simulator ledger')
     const t = await tally(db, ledger.sent, `${plan.spGroup}/`, log)
+    // Before the topic goes: which Kafka messages the doubled points came in (dup-trace.ts).
+    const dupTrace = t.duplicated > 0 ? await traceDuplicates(db, cfg.kafka, plan.topic) : undefined
+    if (dupTrace !== undefined) {
+      log(`e2e: DUPLICATES traced (${dupTrace.samples.length} sampled pairs): ${dupTrace.oneMessage} in one Kafka message stored twice, ${dupTrace.sameBatchTwice} in one batch sent twice, ${dupTrace.differentBatches} in different batches`)
+      for (const s of dupTrace.samples.slice(0, 5)) log(`e2e:   ${s.tag} @ ${new Date(s.timeUs / 1000).toISOString()} (${s.timeUs} us): values ${s.values.join(', ')}; ${s.rows} segment row(s); messages ${s.messages.map(m => `p${m.partition}@${m.offset} ${m.source}#${m.seq}`).join(', ') || 'none found'}`)
+    }
     // Workers report on their own 10-s clocks: sum their rates, each over its own window.
     const rate = workers.reduce((sum, w) => {
       const r = workerRate(w.stored, ledger.startedAt + o.warmupSeconds * 1000, ledger.stoppedAt)
@@ -385,6 +397,7 @@ async function runPipeline (o: E2eBenchOptions, workerCount: number, log: Log): 
       segment_rows: t.segments,
       worker_rss_mb: rss,
       worker_exits_during_run: exitedEarly.filter(c => c !== null).length,
+      ...(dupTrace === undefined ? {} : { dup_trace: dupTrace }),
       sparkplug_rounds: ledger.sparkplugRounds,
       sparkplug_late_rounds: ledger.sparkplugLateRounds,
       sparkplug_rebirths: ledger.edge?.rebirthsHonored ?? 0,

@@ -77,11 +77,18 @@ async function sparkplugThread (job: Extract<SimJob, { role: 'sparkplug' }>): Pr
         // Rounds on a fixed schedule; when they fall more than a round behind, the schedule
         // restarts from now (counted as late) rather than bursting to catch up.
         let next = Date.now()
+        let lastEnded = 0
         while (Date.now() < until) {
           const wait = next - Date.now()
           if (wait > 0) await sleep(wait)
           else if (wait < -c.tickMs) { late++; next = Date.now() }
+          // Each node stamps its round with Date.now() (ms): a late round started in the
+          // millisecond the previous one ended could give a metric two values at one timestamp,
+          // which the store (and the count) would see as one point doubled and one lost. The
+          // ledger counts one point per metric per round, so each round starts in a later ms.
+          while (Date.now() <= lastEnded) await sleep(1)
           await edge.tick()
+          lastEnded = Date.now()
           rounds++
           next += c.tickMs
         }

@@ -46,6 +46,12 @@ export class GatewayConnection {
         settled = true
         clearTimeout(deadline)
         this.#pending = undefined
+        // Half a reply, or an MBAP length longer than the frame, stays in the client's buffer and
+        // every later reply is read on top of it: out of step for good, for every unit behind
+        // this gateway. Only a new connection starts clean.
+        if (err !== undefined && !(err instanceof ModbusException) && this.#client === client && holdsPartialFrame(client)) {
+          this.close(`reply stream out of step (${what}); reconnecting`)
+        }
         if (err !== undefined) reject(err)
         else resolve(data!)
       }
@@ -113,4 +119,15 @@ export class GatewayConnection {
     }
     return new ModbusBadReply(`${err.message ?? 'unreadable reply'} (${what})`)
   }
+}
+
+/**
+ * Whether a Modbus TCP client holds the start of a frame it is still waiting to complete.
+ * modbus-serial keeps those bytes privately (ports/tcpport.js `_clientRcvData`); if that ever
+ * changes this reads false and test/ingest/modbus/misbehaving.test.ts fails.
+ */
+function holdsPartialFrame (client: ModbusRTU): boolean {
+  const port = (client as unknown as { _port?: { _clientRcvData?: unknown } })._port
+  const pending = port?._clientRcvData
+  return pending instanceof Uint8Array && pending.length > 0
 }

@@ -23,7 +23,8 @@ function compilePath (path: string): Getter {
   return node => {
     let cur = node
     for (const k of keys) {
-      if (typeof cur !== 'object' || cur === null) return undefined
+      // Own members only: `constructor` or `__proto__` in a path must not reach Object.prototype.
+      if (typeof cur !== 'object' || cur === null || !Object.hasOwn(cur, k)) return undefined
       cur = (cur as Record<string, unknown>)[k]
     }
     return cur
@@ -93,8 +94,16 @@ export function compileJsonPayload (cfg: JsonPayloadConfig): JsonExtractor {
   }
 }
 
+/**
+ * A short description for error messages. Containers are named, not serialized: a payload may
+ * nest deep enough to overflow JSON.stringify's stack, or be megabytes long.
+ */
 function describe (v: unknown): string {
   if (v === undefined) return 'nothing'
-  const text = JSON.stringify(v)
+  if (Array.isArray(v)) return `an array (${v.length} items)`
+  if (typeof v === 'object' && v !== null) return 'an object'
+  // String(), not JSON.stringify: 1e400 parses to Infinity, which JSON would write as null.
+  if (typeof v === 'number') return String(v)
+  const text = JSON.stringify(typeof v === 'string' && v.length > 40 ? v.slice(0, 41) : v)
   return text.length > 40 ? `${text.slice(0, 40)}...` : text
 }

@@ -1,6 +1,6 @@
 // Sparkplug metrics -> fieldstream points: birth metrics define the session's tables, data
 // metrics are resolved through them, dead sessions' metrics become bad-quality points.
-import type { Point } from '../../schemas/points.js'
+import { checkTimeUs, type Point } from '../../schemas/points.js'
 import { Quality } from '../../schemas/quality.js'
 import { DATATYPES, dataTypeName } from '../../schemas/sparkplug/datatypes.js'
 import { HISTORICAL_QUALITY_FLAG } from '../../schemas/sparkplug/historical.js'
@@ -50,6 +50,14 @@ export function dataPoints (ctx: HostContext, table: MetricTable, prefix: string
 
 function pushPoint (ctx: HostContext, def: MetricDef, m: RawMetric, payload: SparkplugPayload, receivedMs: number, out: Point[]): void {
   const timeMs = has(m, 'timestamp') ? toNumber(m.timestamp!) : (payload.timestamp ?? receivedMs)
+  // A uint64 timestamp can say anything (µs or ns sent as ms, a corrupt field): such a point
+  // could not be stored, and must not displace the tag's last value either.
+  const badTime = checkTimeUs(Math.round(timeMs * 1000))
+  if (badTime !== undefined) {
+    ctx.stats.metricsSkipped++
+    ctx.warn(`skip:${def.tag}`, `metric ${def.tag} skipped: timestamp ${timeMs} ms: ${badTime}`)
+    return
+  }
   const historical = m.isHistorical === true
   let value: number | boolean
   let quality: number
@@ -75,6 +83,11 @@ function pushPoint (ctx: HostContext, def: MetricDef, m: RawMetric, payload: Spa
     def.last = value
   }
   out.push({ tag: def.tag, timeUs: Math.round(timeMs * 1000), value, quality })
+}
+
+/** `timeMs` when it is a storable point time, else `fallbackMs` (the time the host received the message). */
+export function storableMs (timeMs: number | undefined, fallbackMs: number): number {
+  return timeMs !== undefined && checkTimeUs(Math.round(timeMs * 1000)) === undefined ? timeMs : fallbackMs
 }
 
 /** Bad (comm failure) points for every stored metric of a table, at `timeMs`: the session is dead, its values stale. */

@@ -2,7 +2,7 @@
 // Nothing connects anywhere before this has passed.
 import { readFileSync } from 'node:fs'
 import { Ajv, type ErrorObject } from 'ajv'
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { isCollection, isMap, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml'
 import { ConfigInvalid, ConfigUnreadable } from '../errors.js'
 import { CONFIG_FILE_ENV, ENV_OVERRIDES } from './env.js'
 import { ConfigSchema, type Config } from './schema.js'
@@ -20,7 +20,7 @@ export function loadConfig (options: LoadOptions = {}): Readonly<Config> {
   const env = options.env ?? process.env
   const file = options.file ?? nonEmpty(env[CONFIG_FILE_ENV])
   const source = file === undefined ? undefined : readYaml(file)
-  const raw: unknown = source === undefined ? {} : (source.doc.toJS() ?? {})
+  const raw: unknown = source === undefined ? {} : (toJS(source.doc, file!) ?? {})
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigInvalid(`config error in ${file}: the top level must be a mapping of sections (kafka, database, ...)`)
   }
@@ -42,13 +42,33 @@ function readYaml (file: string): YamlSource {
     throw new ConfigUnreadable(`cannot read config file ${file}: ${(err as Error).message}`)
   }
   const lines = new LineCounter()
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false })
+  // resolveKnownTags off: YAML 1.1 tags (!!set, !!omap, !!binary, !!timestamp) would make a Set,
+  // Map, Buffer or Date, which the schema cannot see into; untagged, they stay plain data.
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, resolveKnownTags: false })
   const first = doc.errors[0]
   if (first !== undefined) {
     const at = lines.linePos(first.pos[0])
     throw new ConfigUnreadable(`config file ${file}:${at.line}:${at.col} is not valid YAML: ${first.message.split('\n')[0]}`)
   }
+  // A list or mapping as a key (`? [a, b]: 1`) would become its text as an option name, many
+  // lines long; no option is named like that.
+  visit(doc, {
+    Pair (_key, pair) {
+      if (!isCollection(pair.key)) return
+      const at = lines.linePos(pair.key.range?.[0] ?? 0)
+      throw new ConfigInvalid(`config error in ${file}:\n  line ${at.line}: a key must be a name, not a ${isMap(pair.key) ? 'mapping' : 'list'}`)
+    },
+  })
   return { doc, lines }
+}
+
+/** The document as plain data; yaml throws (not a doc error) on an alias with no anchor or too many aliases. */
+function toJS (doc: Document, file: string): unknown {
+  try {
+    return doc.toJS()
+  } catch (err) {
+    throw new ConfigUnreadable(`config file ${file} cannot be read as data: ${(err as Error).message}`, { cause: err })
+  }
 }
 
 /** Write env overrides into the raw config; returns pointer -> variable name for error messages. */
@@ -59,11 +79,16 @@ function applyEnv (raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Map<st
     if (value === undefined) continue
     const keys = override.path.split('/').slice(1)
     let node = raw
+    let reachable = true
     for (const key of keys.slice(0, -1)) {
       const next = node[key]
-      if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {}
+      if (next === undefined) node[key] = {}
+      // The file has something else there: leave it for the schema to report, rather than
+      // replace the file's mistake with the override.
+      else if (typeof next !== 'object' || next === null || Array.isArray(next)) { reachable = false; break }
       node = node[key] as Record<string, unknown>
     }
+    if (!reachable) continue
     node[keys.at(-1)!] = override.parse(value)
     applied.set(override.path, name)
   }
@@ -84,12 +109,25 @@ function describe (e: ErrorObject, file: string | undefined, source: YamlSource 
     const description = (e.parentSchema as { description?: string } | undefined)?.description
     problem = `must look like ${description ?? `/${String((e.params as { pattern: string }).pattern)}/`}`
   }
-  const got = e.keyword === 'additionalProperties' || e.keyword === 'required' ? '' : ` (got ${JSON.stringify(e.data)})`
+  const got = e.keyword === 'additionalProperties' || e.keyword === 'required' ? '' : ` (got ${shown(e.data)})`
   const path = dotted(pointer)
   const envName = [...fromEnv].find(([p]) => pointer === p || pointer.startsWith(`${p}/`))?.[1]
   if (envName !== undefined) return `${path}: ${problem}${got} [from environment variable ${envName}]`
   const where = source === undefined ? '' : lineOf(source, pointer)
   return `${where}${path}: ${problem}${got}`
+}
+
+/**
+ * The offending value for a message. YAML can say what JSON cannot: .nan and .inf (JSON would
+ * write null), and an alias inside its own anchor (a cycle JSON.stringify throws on).
+ */
+function shown (value: unknown): string {
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return Array.isArray(value) ? 'a list that contains itself' : 'a mapping that contains itself'
+  }
 }
 
 function allowedKeys (schema: unknown): string {

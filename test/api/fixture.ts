@@ -89,21 +89,32 @@ export async function loadFixture (db: pg.Pool): Promise<void> {
   for (const t of TAGS) {
     await db.query('INSERT INTO tags (name, kind, unit, asset) VALUES ($1, $2, $3, $4)', [t.name, t.kind, t.unit, t.asset])
   }
-  await new PartitionManager(sqlOfPg(db)).ensure((T0_MS - DAY_MS) * 1000, (T0_MS + DAY_MS) * 1000)
+  await loadFixtureData(db, 0)
+}
+
+/**
+ * The points, rollups, scores and alerts of the fixture, `shiftMs` later than T0_MS (the tags
+ * must exist). A second copy at another time gives data where a client's own range lands.
+ */
+export async function loadFixtureData (db: pg.Pool, shiftMs: number): Promise<void> {
+  const t0 = T0_MS + shiftMs
+  await new PartitionManager(sqlOfPg(db)).ensure((t0 - DAY_MS) * 1000, (t0 + DAY_MS) * 1000)
   // Raw points of tag 1 as segment rows: one per hour, the late duplicate in its own segment.
-  const pts = rawPoints()
+  const pts = rawPoints().map(p => ({ ...p, ms: p.ms + shiftMs }))
   const late = pts.find(p => p.v === -1)!
   for (let h = 0; h < 3; h++) {
-    const seg = pts.filter(p => p !== late && p.ms >= T0_MS + h * HOUR_MS && p.ms < T0_MS + (h + 1) * HOUR_MS)
-    await insertSegment(db, 1, T0_MS + h * HOUR_MS, seg)
+    const seg = pts.filter(p => p !== late && p.ms >= t0 + h * HOUR_MS && p.ms < t0 + (h + 1) * HOUR_MS)
+    await insertSegment(db, 1, t0 + h * HOUR_MS, seg)
   }
-  await insertSegment(db, 1, T0_MS + HOUR_MS, [late])
+  await insertSegment(db, 1, t0 + HOUR_MS, [late])
   const r = fixtureRollups()
-  for (const level of ['1m', '1h', '1d'] as const) await insertRollups(db, level, r[level])
-  for (const s of SCORES) await db.query('INSERT INTO anomaly_scores (tag_id, ts, score, model) VALUES (1, $1, $2, $3)', [iso(s.ms), s.score, s.model])
+  for (const level of ['1m', '1h', '1d'] as const) await insertRollups(db, level, r[level].map(row => ({ ...row, bucketMs: row.bucketMs + shiftMs })))
+  for (const s of SCORES) await db.query('INSERT INTO anomaly_scores (tag_id, ts, score, model) VALUES (1, $1, $2, $3)', [iso(s.ms + shiftMs), s.score, s.model])
   for (const a of ALERTS) {
+    // A tag has at most one open alert: in a shifted copy the open ones closed an hour after opening.
+    const closed = a.closed !== null ? a.closed + shiftMs : shiftMs === 0 ? null : a.opened + shiftMs + HOUR_MS
     await db.query('INSERT INTO alerts (tag_id, asset, model, opened_at, closed_at, peak_score, threshold) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [a.tag, a.asset, a.model, iso(a.opened), a.closed === null ? null : iso(a.closed), a.peak, a.threshold])
+      [a.tag, a.asset, a.model, iso(a.opened + shiftMs), closed === null ? null : iso(closed), a.peak, a.threshold])
   }
 }
 

@@ -1,7 +1,7 @@
 // DDEATH: the device is gone; its metrics are stale from the DDEATH's timestamp on.
 import type { Point } from '../../../schemas/points.js'
 import type { EdgeMessage, HostContext, NodeSession } from '../context.js'
-import { stalePoints } from '../points.js'
+import { stalePoints, storableMs } from '../points.js'
 
 export function ddeath (ctx: HostContext, node: NodeSession, msg: EdgeMessage): void {
   const deviceId = msg.topic.deviceId!
@@ -10,6 +10,7 @@ export function ddeath (ctx: HostContext, node: NodeSession, msg: EdgeMessage): 
   node.devices.delete(deviceId)
   ctx.stats.deaths++
   const points: Point[] = []
-  ctx.stats.stalePoints += stalePoints(device.metrics, msg.payload.timestamp ?? msg.receivedMs, points)
+  // A DDEATH with an unusable timestamp still marks the metrics stale, as of its arrival.
+  ctx.stats.stalePoints += stalePoints(device.metrics, storableMs(msg.payload.timestamp, msg.receivedMs), points)
   ctx.emit(device.source, points)
 }
