@@ -8,7 +8,7 @@
 // silences the field, waits until every point has reached the store, and counts the store per
 // tag against the ledger: lost = sent - distinct, duplicated = stored - distinct.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -70,6 +70,8 @@ export interface Tally {
   maxLostPerTag: number
   /** Tags with a loss or duplicate, for the failure message. */
   examples: string[]
+  /** Points lost on tags not starting with `prefix`. */
+  lostOutside (prefix: string): number
 }
 
 export interface FaultResult {
@@ -317,6 +319,26 @@ export class Rig {
     }
   }
 
+  /**
+   * The backlog in MB: messages not yet stored times the topic's mean message size on the
+   * broker's disk (record batches as written, so an underestimate if the producer compressed).
+   */
+  async backlogMB (): Promise<number> {
+    const consumer = createBatchConsumer(this.config().kafka, `faults-lag-${process.pid}`)
+    let messages = 0n
+    try {
+      for (const end of (await consumer.listOffsets({ topics: [this.topic] })).get(this.topic) ?? []) messages += end
+    } finally {
+      await consumer.close(true)
+    }
+    const logs = join(this.stack.dataDir, 'kafka', 'data')
+    let bytes = 0
+    for (const dir of readdirSync(logs).filter(d => d.startsWith(`${this.topic}-`))) {
+      for (const f of readdirSync(join(logs, dir)).filter(f => f.endsWith('.log'))) bytes += statSync(join(logs, dir, f)).size
+    }
+    return messages === 0n ? 0 : (await this.lag()) * (bytes / Number(messages)) / 2 ** 20
+  }
+
   /** Wall clock minus the newest source timestamp stored for tags matching `like`, ms (Infinity before any). */
   async staleness (like: string): Promise<number> {
     const { rows } = await this.db().query<{ newest: Date | null }>(
@@ -384,7 +406,8 @@ export class Rig {
       WHERE u.q IS NULL OR u.q & 192 = 192 GROUP BY t.name`)
     // Only good-quality points: a poll that timed out yields bad-quality (0x18) points the
     // collector made, not readings the field sent (quals is NULL when every point is good).
-    const out: Tally = { sent: 0, stored: 0, distinct: 0, lost: 0, duplicated: 0, unexpected: 0, tags: 0, maxLostPerTag: 0, examples: [] }
+    const lostByTag = new Map<string, number>()
+    const out: Tally = { sent: 0, stored: 0, distinct: 0, lost: 0, duplicated: 0, unexpected: 0, tags: 0, maxLostPerTag: 0, examples: [], lostOutside: prefix => [...lostByTag].reduce((sum, [tag, n]) => tag.startsWith(prefix) ? sum : sum + n, 0) }
     const seen = new Set<string>()
     for (const r of rows) {
       const points = Number(r.points)
@@ -395,7 +418,7 @@ export class Rig {
       out.distinct += distinct
       out.duplicated += points - distinct
       if (want === undefined) { out.unexpected += distinct; continue }
-      if (distinct < want) { out.lost += want - distinct; out.maxLostPerTag = Math.max(out.maxLostPerTag, want - distinct) }
+      if (distinct < want) { out.lost += want - distinct; lostByTag.set(r.name, want - distinct); out.maxLostPerTag = Math.max(out.maxLostPerTag, want - distinct) }
       else out.unexpected += distinct - want
       if ((distinct !== want || points !== distinct) && out.examples.length < 10) out.examples.push(`${r.name}: sent ${want}, stored ${points} (${distinct} distinct)`)
     }
@@ -404,6 +427,7 @@ export class Rig {
       out.tags++
       if (!seen.has(tag) && n > 0) {
         out.lost += n
+        lostByTag.set(tag, n)
         out.maxLostPerTag = Math.max(out.maxLostPerTag, n)
         if (out.examples.length < 10) out.examples.push(`${tag}: sent ${n}, stored none`)
       }
