@@ -1,7 +1,7 @@
 // Labelled windows of simulated series (sim/dataset.ts): model input rows with the fault they
 // show, for the training set, and the event matching that the quality benchmark and the tests
 // use. The matching rule is the one written in schemas/model/contract.md ("Measuring a model").
-import { FEATURES, WINDOW } from '../../schemas/model/contract.js'
+import { FEATURES, SUMMARY_FEATURES, SUMMARY_OFFSET, WINDOW } from '../../schemas/model/contract.js'
 import { FAULT_KINDS, type FaultKind, type FaultLabel } from '../../sim/modbus/faults.js'
 import type { Dataset } from '../../sim/dataset.js'
 import { WindowStore } from '../../workers/score/features.js'
@@ -19,6 +19,15 @@ const VISIBLE_SAMPLES: Record<FaultKind, number> = { spike: 1, drift: 1, stuck: 
 const DRIFT_VISIBLE_SPANS = 0.4
 /** Windows ending this long after a fault has left them are not trained on (the baseline recovers). */
 const RECOVERY_US = 60 * SAMPLE_US
+const STUCK = kindCode('stuck')
+/**
+ * Column of trailing_zero_step_fraction. A window in which every step is exactly 0 is left out
+ * of training when a stuck fault made it: its input is a flat run at some level of the tag, the
+ * same as a pump's flow resting at exactly 0 (a rest the baseline has seen, so not far below
+ * it), which is normal. A stuck sensor is learnt from the windows that show its onset (a run of
+ * zero steps after the tag's usual noise, with no drop into it); a flow's rest starts with a drop.
+ */
+const FLAT_RUN = SUMMARY_OFFSET + SUMMARY_FEATURES.indexOf('trailing_zero_step_fraction')
 
 /** Class of the window ending at `endUs` (covering W+1 samples back) given the tag's faults. */
 function classOf (faults: readonly FaultLabel[], span: number, firstUs: number, endUs: number): number {
@@ -51,9 +60,10 @@ export interface TrainingRows {
 
 /**
  * Model input rows of every `hop`-th window of every series, with their class. Healthy rows are
- * kept with probability `keepNormal` (they outnumber faulted ones many times).
+ * kept with probability `keepNormal` (they outnumber faulted ones many times), or the
+ * probability it gives for a series (by index).
  */
-export function trainingRows (ds: Dataset, hop: number, keepNormal: number, random: () => number): TrainingRows {
+export function trainingRows (ds: Dataset, hop: number, keepNormal: number | ((series: number) => number), random: () => number): TrainingRows {
   const byTag = labelsByTag(ds.labels)
   let cap = 1 << 16
   let x = new Float32Array(cap * FEATURES)
@@ -63,13 +73,14 @@ export function trainingRows (ds: Dataset, hop: number, keepNormal: number, rand
   for (let g = 0; g < ds.series.length; g++) {
     const s = ds.series[g]!
     const faults = byTag.get(s.tag) ?? []
+    const keep = typeof keepNormal === 'number' ? keepNormal : keepNormal(g)
     const store = new WindowStore(1)
     const slot = store.addSlot()
     for (let i = 0; i < s.value.length; i++) {
       store.push(slot, s.value[i]!)
       if (!store.ready(slot) || i % hop !== 0) continue
       const cls = classOf(faults, s.span, s.timeUs[i - WINDOW]!, s.timeUs[i]!)
-      if (cls === IGNORE || (cls === NORMAL && random() >= keepNormal)) continue
+      if (cls === IGNORE || (cls === NORMAL && random() >= keep)) continue
       if (rows === cap) {
         cap *= 2
         const nx = new Float32Array(cap * FEATURES); nx.set(x); x = nx
@@ -77,6 +88,8 @@ export function trainingRows (ds: Dataset, hop: number, keepNormal: number, rand
         const ng = new Uint32Array(cap); ng.set(group); group = ng
       }
       store.writeRow(slot, x, rows)
+      // A stuck window with no step left in it (the run fills the window): see FLAT_RUN.
+      if (cls === STUCK && x[rows * FEATURES + FLAT_RUN]! === 1) continue
       group[rows] = g
       y[rows++] = cls
     }
