@@ -11,13 +11,13 @@ import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import pg from 'pg'
 import { Piscina } from 'piscina'
-import { createBatchConsumer, type BatchConsumer, type BatchProducer, type KafkaSettings } from '../common/kafka.js'
+import type { BatchConsumer, BatchProducer, KafkaSettings } from '../common/kafka.js'
 import type { Logger } from '../common/log.js'
 import type { Config } from '../schemas/config/schema.js'
 import { BatchCorrupt } from '../schemas/errors.js'
 import { ValueKind, type PointBatch } from '../schemas/points.js'
 import { decodeBatch } from '../schemas/wire/codec.js'
-import { closeConsumer, firstLine, rejoinWithBackoff } from './consume/rejoin.js'
+import { closeConsumer, firstLine, openGroupStream, rejoinWithBackoff } from './consume/rejoin.js'
 import { commitLastPerPartition, type BatchMessage } from './consume/partitions.js'
 import { AlertTracker, type AlertEvent } from './alerts/hysteresis.js'
 import { openAlerts, recordAlert, type AlertRecord } from './alerts/store.js'
@@ -245,20 +245,9 @@ export function createScoreWorker (o: ScoreWorkerOptions, deps: { log: Logger, p
   }
 
   async function openStream (): Promise<void> {
-    const c = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
-    consumer = c
-    // A failed rejoin after a lost heartbeat (coordinator moved, broker restarting) arrives here,
-    // not on the stream; unheard, it would be thrown and end the process.
-    c.on('error', err => { void reconnectKafka(err as Error) })
-    try {
-      stream = await c.consume({ topics: [o.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 100, maxBytes: 8 * 2 ** 20 })
-    } catch (err) {
-      consumer = undefined
-      await closeConsumer(c)
-      throw err
-    }
-    stream.on('data', onMessage)
-    stream.on('error', err => { void reconnectKafka(err) })
+    const opened = await openGroupStream({ kafka: o.kafka, groupId: o.groupId, topic: o.topic, maxBytes: 8 * 2 ** 20, onMessage, onFailure: err => { void reconnectKafka(err) } })
+    consumer = opened.consumer
+    stream = opened.stream
     if (paused) stream.pause()
   }
 

@@ -13,9 +13,9 @@ import pg from 'pg'
 import { Piscina } from 'piscina'
 import type { Logger } from '../common/log.js'
 import { copySeconds, pointsIngested } from '../common/metrics.js'
-import { createBatchConsumer, type BatchConsumer, type BatchProducer, type KafkaSettings } from '../common/kafka.js'
+import type { BatchConsumer, BatchProducer, KafkaSettings } from '../common/kafka.js'
 import type { Config } from '../schemas/config/schema.js'
-import { closeConsumer, firstLine, rejoinWithBackoff } from './consume/rejoin.js'
+import { closeConsumer, firstLine, openGroupStream, rejoinWithBackoff } from './consume/rejoin.js'
 import { admit, commitLastPerPartition, newPartitionState, requeue, type BatchMessage, type PartitionState } from './consume/partitions.js'
 import { deadLetter } from './dead-letter.js'
 import { createRollupRefresher, type RollupRefresher } from '../aggregate/refresher.js'
@@ -401,28 +401,9 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
   }
 
   async function openStream (): Promise<void> {
-    const c = createBatchConsumer(o.kafka, o.groupId, { sessionTimeout: 20_000, heartbeatInterval: 2_000, rebalanceTimeout: 30_000 })
-    c.on('consumer:group:join', onJoin)
-    // A failed rejoin after a lost heartbeat (coordinator moved, broker restarting) arrives here,
-    // not on the stream; unheard, it would be thrown and end the process.
-    c.on('error', err => { void reconnectKafka(err as Error) })
-    consumer = c
-    try {
-      stream = await c.consume({
-        topics: [o.topic],
-        mode: 'committed',
-        fallbackMode: 'earliest',
-        autocommit: false,
-        maxWaitTime: 100,
-        maxBytes: Math.max(o.flushBytes, 8 * 2 ** 20),
-      })
-    } catch (err) {
-      consumer = undefined
-      await closeConsumer(c)
-      throw err
-    }
-    stream.on('data', onMessage)
-    stream.on('error', err => { void reconnectKafka(err) })
+    const opened = await openGroupStream({ kafka: o.kafka, groupId: o.groupId, topic: o.topic, maxBytes: Math.max(o.flushBytes, 8 * 2 ** 20), onMessage, onJoin, onFailure: err => { void reconnectKafka(err) } })
+    consumer = opened.consumer
+    stream = opened.stream
     if (stats.paused) stream.pause()
   }
 
