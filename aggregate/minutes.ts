@@ -9,13 +9,17 @@ export type TagKind = 'gauge' | 'counter' | 'rate'
 
 export interface Sample { t: number, v: number }
 
-export interface TagWindow {
-  tagId: number
+/** What a tag's production depends on (tags.kind, counter_modulus, rate_period_s). */
+export interface TagProduction {
   kind: TagKind
   /** counter: the value at which it wraps to 0; null: no rollover. */
   modulus: number | null
   /** rate: its unit is per this many seconds. */
   ratePeriodS: number
+}
+
+export interface TagWindow extends TagProduction {
+  tagId: number
   /** Minute-aligned window [startUs, endUs). */
   startUs: number
   endUs: number
@@ -40,7 +44,7 @@ export interface MinuteRow {
 }
 
 /** The production between samples (t0, v0) and (t1, v1) that falls in [a, b]. */
-export function increment (w: TagWindow, t0: number, v0: number, t1: number, v1: number, a: number, b: number): number {
+export function increment (w: TagProduction, t0: number, v0: number, t1: number, v1: number, a: number, b: number): number {
   const span = (t1 - t0) / 1e6
   if (w.kind === 'counter') {
     const d = v1 >= v0 ? v1 - v0 : (w.modulus !== null && v0 > w.modulus / 2 ? v1 + w.modulus - v0 : v1)
@@ -51,7 +55,7 @@ export function increment (w: TagWindow, t0: number, v0: number, t1: number, v1:
   return (va + vb) / 2 * ((b - a) / 1e6) / w.ratePeriodS
 }
 
-function emptyRow (bucketUs: number, kind: TagKind): MinuteRow {
+export function emptyRow (bucketUs: number, kind: TagKind): MinuteRow {
   return { bucketUs, n: 0, min: null, max: null, sum: null, firstT: null, firstV: null, lastT: null, lastV: null, nextT: null, twExt: 0, volume: kind === 'gauge' ? null : 0 }
 }
 
@@ -61,9 +65,12 @@ function emptyRow (bucketUs: number, kind: TagKind): MinuteRow {
  */
 export function minuteRows (w: TagWindow, t: ArrayLike<number>, v: ArrayLike<number>): MinuteRow[] {
   const rows = new Map<number, MinuteRow>()
+  let last: MinuteRow | undefined // samples and intervals come in time order: mostly the same row again
   const rowAt = (bucketUs: number): MinuteRow => {
+    if (last?.bucketUs === bucketUs) return last
     let r = rows.get(bucketUs)
     if (r === undefined) { r = emptyRow(bucketUs, w.kind); rows.set(bucketUs, r) }
+    last = r
     return r
   }
   const n = t.length

@@ -2,12 +2,14 @@
 // on plain PostgreSQL, the 1-hour and 1-day ones) shortly after it became durable.
 //
 // Each flush left a rollup_dirty row in its own transaction; a pass (refresh-pass.ts) claims a
-// slice of them and recomputes the affected minutes from the raw points in one transaction, so
+// slice of them and updates the affected minutes in one transaction (appending the flushes'
+// minute contributions this process kept, or recomputing from the raw points), so
 // a crash mid-refresh leaves the claim in place for the next pass. One refresher runs at a time
 // across all worker processes (a transaction-level advisory lock); the others find it taken and
 // wait for their next tick.
 import pg from 'pg'
 import type { Logger } from '../common/log.js'
+import { ContributionStore } from './contributions.js'
 import { refreshPass } from './refresh-pass.js'
 
 export interface RollupRefresherOptions {
@@ -27,6 +29,8 @@ export interface RollupRefresherStats {
 
 export interface RollupRefresher {
   readonly stats: Readonly<RollupRefresherStats>
+  /** The minute contributions of this process's flushes, by rollup_dirty id (put them here once committed). */
+  readonly contributions: ContributionStore
   start (): void
   /** Refresh until nothing is pending (or another process holds the refresh). Returns ranges done. */
   runOnce (): Promise<number>
@@ -35,6 +39,7 @@ export interface RollupRefresher {
 
 export function createRollupRefresher (o: RollupRefresherOptions, deps: { log: Logger, onRefreshed?: (ranges: number) => void }): RollupRefresher {
   const stats: RollupRefresherStats = { ranges: 0, passes: 0, failures: 0 }
+  const contributions = new ContributionStore()
   let timer: NodeJS.Timeout | undefined
   let running: Promise<number> | undefined
   let stopped = false
@@ -46,7 +51,7 @@ export function createRollupRefresher (o: RollupRefresherOptions, deps: { log: L
     try {
       await client.connect()
       while (!stopped) {
-        const n = (await refreshPass(client, o.rangesPerPass)).ranges
+        const n = (await refreshPass(client, o.rangesPerPass, contributions)).ranges
         stats.passes++
         if (n <= 0) break
         done += n
@@ -74,6 +79,7 @@ export function createRollupRefresher (o: RollupRefresherOptions, deps: { log: L
 
   return {
     stats,
+    contributions,
     start () {
       timer = setInterval(() => { void tick() }, o.everyMs)
       timer.unref()

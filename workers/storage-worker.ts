@@ -312,7 +312,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
         if (flavor === 'postgres' && result.minBucketUs >= 0) await partitions.ensure(result.minBucketUs, result.maxBucketUs)
         client = await db.connect()
         const endTimer = copySeconds.startTimer()
-        const fenced = await writeFlush(client, { groupId: o.groupId, topic: o.topic, rows: [result.rows], advances: flush.advances, written: result.written })
+        const fenced = await writeFlush(client, { groupId: o.groupId, topic: o.topic, rows: [result.rows], advances: flush.advances, written: result.written, onCommitted: id => { if (result.contributions !== undefined) rollups?.contributions.put(id, result.contributions) } })
         endTimer()
         client.release()
         client = undefined
@@ -502,7 +502,7 @@ export function createStorageWorker (o: StorageWorkerOptions, deps: StorageWorke
       compaction = setInterval(() => { void runCompaction() }, COMPACT_EVERY_MS)
       compaction.unref()
       rollups?.start()
-      const workerData: EncodeWorkerData = { databaseUrl: o.databaseUrl }
+      const workerData: EncodeWorkerData = { databaseUrl: o.databaseUrl, contributions: rollups !== undefined }
       pool = new Piscina({ filename: TASK_FILE, minThreads: o.threads, maxThreads: o.threads, workerData, idleTimeout: Infinity })
       // A broker that is not up yet (or still loading its group coordinator) is waited for.
       await rejoinWithBackoff(openStream, () => stopping, log)

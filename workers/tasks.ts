@@ -33,6 +33,8 @@ export interface EncodeResult {
   maxBucketUs: number
   /** Per tag, the time range written: marks the rollups to refresh. */
   written: WrittenRanges
+  /** Per tag, the minute rows its points make (aggregate/contributions.ts); stored with `written`. */
+  contributions: Uint8Array | undefined
   /** Messages that are not valid point batches: they go to the dead-letter topic. */
   rejected: RejectedMessage[]
   /** Tags this task registered for the first time. */
@@ -42,6 +44,8 @@ export interface EncodeResult {
 /** Data each pool thread starts with. */
 export interface EncodeWorkerData {
   databaseUrl: string
+  /** Compute each flush's minute contributions (this worker keeps rollups). */
+  contributions: boolean
 }
 
 export type EncodeOutcome = EncodeResult | EncodeRetry

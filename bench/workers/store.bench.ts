@@ -49,7 +49,8 @@ const TAGS_PER_DEVICE = 50
 const SAMPLES_PER_BATCH = 20
 const DAY_S = 86_400
 const T0_US = Date.UTC(2026, 9, 1) * 1000
-const BIN = fileURLToPath(new URL('../../../bin/fieldstream.js', import.meta.url))
+/** The CLI of this build (not bin/, which runs dist/): the worker under test is the code being measured. */
+const CLI = fileURLToPath(new URL('../../cli/index.js', import.meta.url))
 
 interface Device { index: number, tags: number, samples: number }
 
@@ -99,7 +100,8 @@ function peakRssMb (pid: number): number {
 export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH, log: (l: string) => void = l => process.stderr.write(`${l}\n`)): Promise<void> {
   const base = loadConfig()
   const stamp = Date.now()
-  const dbName = 'fieldstream_bench_store'
+  // Per run: benches started side by side (other build folders) never drop each other's database.
+  const dbName = `fieldstream_bench_store_${process.pid}`
   const admin = new pg.Client({ connectionString: base.database.url })
   await admin.connect()
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
@@ -127,7 +129,7 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     scoring: { enabled: o.scoring, groupId: `bench-score-${stamp}` },
   }))
   const db = new pg.Pool({ connectionString: url.toString(), max: 2 })
-  const worker = spawn(process.execPath, [BIN, '-c', configFile, 'work'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FIELDSTREAM_LOG: 'warn' } })
+  const worker = spawn(process.execPath, [...workerNodeArgs(), CLI, '-c', configFile, 'work'], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, FIELDSTREAM_LOG: 'warn' } })
   const stored = async (): Promise<number> => {
     try {
       const { rows } = await db.query('SELECT coalesce(sum(cardinality(vals)), 0)::int8 AS n FROM points')
@@ -210,6 +212,12 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
   const afterCompaction = await readDays()
   const { rows: [compactedSize] } = await db.query("SELECT pg_database_size(current_database())::int8 AS bytes, (SELECT count(*) FROM points)::int8 AS rows")
   await db.end()
+  if (process.env.FS_BENCH_KEEP_DB === undefined) {
+    const drop = new pg.Client({ connectionString: base.database.url })
+    await drop.connect()
+    await drop.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    await drop.end()
+  }
   await kafkaAdmin.deleteTopics({ topics: [topic, `${topic}.dlq`] }).catch(() => undefined)
   await kafkaAdmin.close()
 
@@ -244,6 +252,11 @@ export async function runStoreBench (o: StoreBenchOptions = DEFAULT_STORE_BENCH,
     partitions: o.partitions,
     timeline_points_per_sec: rates(timeline),
   })
+}
+
+/** Extra node flags for the worker, e.g. FS_BENCH_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+function workerNodeArgs (): string[] {
+  return (process.env.FS_BENCH_WORKER_NODE_ARGS ?? '').split(/\s+/).filter(a => a.length > 0)
 }
 
 /** Per-interval rates from the polls, to show whether the rate was sustained. */

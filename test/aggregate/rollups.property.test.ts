@@ -1,12 +1,17 @@
 // Rollups maintained incrementally, under late and out-of-order points, equal a from-scratch
 // recomputation over the raw points (SQL, rollup_compute) and an oracle in TypeScript, at every
 // level; volumes add up across bucket sizes. Real PostgreSQL: points go in through the
-// workers' COPY flush (which records the dirty ranges) and refresh passes fold them in, in
-// random slices between flushes.
+// workers' COPY flush (which records the dirty ranges; the process keeps the flush's minute
+// contributions) and
+// refresh passes fold them in, in random slices between flushes: appended when a flush comes
+// after what is rolled up (in-order flushes), recomputed from the raw points otherwise (late
+// and shuffled points, flushes without contributions, a tag whose kind the encoder had wrong).
 import fc from 'fast-check'
 import t from 'tap'
 import type { Point } from '../../schemas/points.js'
 import { batchFromPoints } from '../../schemas/points.js'
+import type { TagProduction } from '../../aggregate/minutes.js'
+import { ContributionStore } from '../../aggregate/contributions.js'
 import { refreshPass } from '../../aggregate/refresh-pass.js'
 import { encodeSegments } from '../../workers/encode/segments.js'
 import { PartitionManager } from '../../workers/store/partitions.js'
@@ -35,7 +40,16 @@ const sampleArb = fc.record({
 const caseArb = fc.record({
   tags: fc.tuple(...KINDS.map(() => fc.array(sampleArb, { minLength: 1, maxLength: 60 }))),
   flushes: fc.integer({ min: 1, max: 6 }),
+  // random: each point in a random flush. inOrder: each tag's points cut into consecutive
+  // time slices, one per flush, except `late` in ten of them, which go to a random flush.
+  order: fc.constantFrom('random', 'inOrder', 'inOrder'),
+  late: fc.integer({ min: 0, max: 3 }),
+  // Per flush: with contributions (as the workers write them), without, or computed with a
+  // stale kind (a tag rule changed the tag after the encoder read it).
+  contributions: fc.array(fc.constantFrom('yes', 'yes', 'yes', 'no', 'stale'), { minLength: 6, maxLength: 6 }),
   refreshAfter: fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }),
+  // After flush f, the worker restarts: the contributions not folded yet are lost.
+  restartAfter: fc.integer({ min: -1, max: 8 }),
   slice: fc.integer({ min: 1, max: 4 }),
 })
 
@@ -45,11 +59,19 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
   await migrateTestDatabase(db.url)
   await new PartitionManager(sqlOfPg(db.pool)).ensure(T0 - 86_400_000_000, T0 + 2 * 86_400_000_000)
   let run = 0
+  const paths = { appended: 0, raw: 0 }
+  /** What the worker process keeps; a restart (`forget`) loses it. */
+  let store = new ContributionStore()
   /** Refresh passes of `slice` tag ranges each, `passes` of them or until nothing is pending. */
   const refresh = async (slice: number, passes: number): Promise<void> => {
     const client = await db.pool.connect()
     try {
-      for (let i = 0; i < passes; i++) if ((await refreshPass(client, slice)).ranges <= 0) break
+      for (let i = 0; i < passes; i++) {
+        const r = await refreshPass(client, slice, store)
+        if (r.ranges <= 0) break
+        paths.appended += r.appendedTags
+        paths.raw += r.tags - r.appendedTags
+      }
     } finally { client.release() }
   }
 
@@ -62,6 +84,7 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
        SELECT * FROM unnest($1::text[], $2::text[], $3::float8[], $4::float8[]) RETURNING id, name`,
       [names, [...KINDS], [null, 1000, null], [86400, 86400, 3600]])
     const idOf = new Map(ids.map(r => [r.name, r.id]))
+    const tagIds = names.map(n => idOf.get(n)!)
     const points: Array<Point & { flush: number, order: number }> = []
     const samples = new Map<number, Sample[]>()
     c.tags.forEach((list, k) => {
@@ -70,12 +93,13 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
       const sorted = [...list].sort((a, b) => a.at - b.at)
       let counter = 900 // near the modulus: rollovers happen
       const good: Sample[] = []
-      for (const s of sorted) {
+      for (const [rank, s] of sorted.entries()) {
         let value = s.value
         if (KINDS[k] === 'counter') { counter = s.reset ? s.step : (counter + s.step) % 1000; value = counter }
         if (KINDS[k] === 'rate') value = Math.abs(s.value)
         const quality = s.bad ? BAD : 0xc0
-        points.push({ tag, timeUs: T0 + s.at, value, quality, flush: s.flush % c.flushes, order: s.order })
+        const inOrder = c.order === 'inOrder' && s.order % 10 >= c.late
+        points.push({ tag, timeUs: T0 + s.at, value, quality, flush: inOrder ? Math.floor(rank * c.flushes / sorted.length) : s.flush % c.flushes, order: s.order })
         if (!s.bad) good.push({ t: T0 + s.at, v: value })
       }
       samples.set(id, good)
@@ -86,17 +110,21 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
       const mine = points.filter(p => p.flush === f).sort((a, b) => a.order - b.order)
       if (mine.length > 0) {
         const batch = batchFromPoints(`dev${run}`, f, mine)
-        const enc = encodeSegments([batch], [batch.tags.map(n => idOf.get(n)!)])
+        const production = (tagId: number): TagProduction => {
+          const k = KINDS[tagIds.indexOf(tagId)]!
+          return { kind: c.contributions[f] === 'stale' ? KINDS[(KINDS.indexOf(k) + 1) % 3]! : k, modulus: k === 'counter' ? 1000 : null, ratePeriodS: k === 'rate' ? 3600 : 86400 }
+        }
+        const enc = encodeSegments([batch], [batch.tags.map(n => idOf.get(n)!)], c.contributions[f] === 'no' ? undefined : production)
         const client = await db.pool.connect()
         try {
-          await writeFlush(client, { groupId: 'prop', topic: 'prop', rows: [enc.rows], advances: [], written: enc.written })
+          await writeFlush(client, { groupId: 'prop', topic: 'prop', rows: [enc.rows], advances: [], written: enc.written, onCommitted: id => { if (enc.contributions !== undefined) store.put(id, enc.contributions) } })
         } finally { client.release() }
       }
       if (c.refreshAfter[f] === true) await refresh(c.slice, 1)
+      if (c.restartAfter === f) store = new ContributionStore()
     }
     await refresh(1000, Infinity)
 
-    const tagIds = [...idOf.values()]
     // Day-aligned, so every level's buckets lie wholly inside the compared range.
     const lo = new Date(Math.floor(T0 / 86_400_000_000) * 86_400_000)
     const hi = new Date(lo.getTime() + 3 * 86_400_000)
@@ -137,4 +165,5 @@ t.test('incremental rollups equal a from-scratch recomputation, at every level',
     return true
   }), { numRuns: 25, seed: Number(process.env.FS_PROPERTY_SEED ?? Date.now() % 1e9) })
   t.pass(`${run} randomized cases`)
+  t.ok(paths.appended > 0 && paths.raw > 0, `both paths taken: ${paths.appended} tag folds appended, ${paths.raw} recomputed from the raw points`)
 })

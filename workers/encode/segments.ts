@@ -1,5 +1,7 @@
 // Turn decoded point batches into segment rows: the points of one tag within one UTC hour,
 // in time order, one COPY row each (see schemas/sql/migrations/0002_points.postgres.sql).
+import { ContributionWriter } from '../../aggregate/contributions.js'
+import type { TagProduction } from '../../aggregate/minutes.js'
 import type { PointBatch } from '../../schemas/points.js'
 import { SegmentRowWriter, segmentRowBytes } from './copy-binary.js'
 
@@ -18,7 +20,15 @@ export interface EncodedSegments {
   maxBucketUs: number
   /** Per tag, the time range this flush wrote (for the rollup refresher). */
   written: WrittenRanges
+  /**
+   * Per tag, the minute rows its samples make (aggregate/contributions.ts), for the tags whose
+   * production parameters were given; undefined when none were.
+   */
+  contributions: Uint8Array | undefined
 }
+
+/** A tag's kind and production parameters; undefined: not known here (rolled up from the raw points). */
+export type ProductionOf = (tagId: number) => TagProduction | undefined
 
 /** tagIds[i] got points in [fromUs[i], toUs[i]]. */
 export interface WrittenRanges {
@@ -31,7 +41,7 @@ export interface WrittenRanges {
  * Encode batches whose dictionary entries are already resolved to tag ids
  * (tagIds[b][t] is the id of batches[b].tags[t]).
  */
-export function encodeSegments (batches: readonly PointBatch[], tagIds: ReadonlyArray<ArrayLike<number>>): EncodedSegments {
+export function encodeSegments (batches: readonly PointBatch[], tagIds: ReadonlyArray<ArrayLike<number>>, productionOf?: ProductionOf): EncodedSegments {
   let n = 0
   for (const b of batches) n += b.tagIndex.length
   const tagId = new Int32Array(n)
@@ -110,7 +120,39 @@ export function encodeSegments (batches: readonly PointBatch[], tagIds: Readonly
     written.fromUs[i] = from
     written.toUs[i++] = to
   }
-  return { rows: writer.bytes, rowCount: groupKey.length, pointCount: n, minBucketUs, maxBucketUs, written }
+  const contributions = productionOf === undefined ? undefined : contribute(productionOf, groupKey, groupStart, order, timeUs, value, quality)
+  return { rows: writer.bytes, rowCount: groupKey.length, pointCount: n, minBucketUs, maxBucketUs, written, contributions }
+}
+
+/** The flush's minute contributions, from its (tag, hour) groups, each already in time order. */
+function contribute (productionOf: ProductionOf, groupKey: readonly number[], groupStart: Uint32Array, order: Uint32Array,
+  timeUs: Float64Array, value: Float64Array, quality: Uint16Array): Uint8Array | undefined {
+  const groupsOf = new Map<number, number[]>()
+  for (let g = 0; g < groupKey.length; g++) {
+    const tag = Math.floor(groupKey[g]! / HOUR_KEY_SPAN)
+    const list = groupsOf.get(tag)
+    if (list === undefined) groupsOf.set(tag, [g])
+    else list.push(g)
+  }
+  const out = new ContributionWriter()
+  for (const [tag, groups] of groupsOf) {
+    const p = productionOf(tag)
+    if (p === undefined) continue
+    let positions: ArrayLike<number>
+    if (groups.length === 1) {
+      positions = order.subarray(groupStart[groups[0]!]!, groupStart[groups[0]! + 1]!)
+    } else {
+      groups.sort((a, b) => groupKey[a]! - groupKey[b]!) // hour order
+      let total = 0
+      for (const g of groups) total += groupStart[g + 1]! - groupStart[g]!
+      const all = new Uint32Array(total)
+      let at = 0
+      for (const g of groups) { all.set(order.subarray(groupStart[g]!, groupStart[g + 1]!), at); at += groupStart[g + 1]! - groupStart[g]! }
+      positions = all
+    }
+    out.add(tag, p, positions, timeUs, value, quality)
+  }
+  return out.tags === 0 ? undefined : out.bytes()
 }
 
 /** Sort order[from..to) by time; devices mostly send in order, so check before sorting. */

@@ -1,6 +1,7 @@
 // Piscina worker: decode a flush's point batches, resolve tag names to ids, and encode
-// segment rows for COPY. Runs off the main thread; one pg connection per thread, used
-// only to register new tag names.
+// segment rows for COPY and the flush's minute contributions to the rollups. Runs off the
+// main thread; one pg connection per thread, used only to register new tag names and to read
+// the tags' production parameters.
 import pg from 'pg'
 import { workerData } from 'piscina'
 import { BatchCorrupt } from '../../schemas/errors.js'
@@ -11,8 +12,10 @@ import { TagRegistry } from '../store/tags.js'
 import { isRetryable } from '../store/errors.js'
 import type { EncodeOutcome, EncodeTask, EncodeWorkerData, RejectedMessage } from '../tasks.js'
 import { encodeSegments } from './segments.js'
+import { TagProductionCache } from './tag-production.js'
 
 let registry: TagRegistry | undefined
+let production: TagProductionCache | undefined
 
 function tagRegistry (): TagRegistry {
   if (registry === undefined) {
@@ -22,6 +25,7 @@ function tagRegistry (): TagRegistry {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 1, connectionTimeoutMillis: 10_000, query_timeout: 30_000 })
     pool.on('error', () => undefined) // an idle connection dropped by a restart; the next query reconnects
     registry = new TagRegistry(sqlOfPg(pool))
+    production = new TagProductionCache(sqlOfPg(pool))
   }
   return registry
 }
@@ -48,6 +52,9 @@ export default async function encode (task: EncodeTask): Promise<EncodeOutcome> 
     if (isRetryable(err)) return { kind: 'retry', reason: (err as Error).message }
     throw err
   }
-  const encoded = encodeSegments(batches, tagIds)
+  // Without the tags' production parameters the flush still goes through: its tags are then
+  // rolled up from the raw points.
+  const known = (workerData as EncodeWorkerData).contributions && await production!.ensure(tagIds).then(() => true, () => false)
+  const encoded = encodeSegments(batches, tagIds, known ? id => production!.get(id) : undefined)
   return { kind: 'encoded', ...encoded, rejected, newTags: reg.size - before }
 }

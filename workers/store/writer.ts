@@ -18,6 +18,8 @@ export interface FlushWrite {
   advances: readonly OffsetAdvance[]
   /** Per tag, the time range the rows cover; recorded for the rollup refresher. */
   written?: WrittenRanges
+  /** Called once the flush committed, with the id of the rollup_dirty row it wrote (if any). */
+  onCommitted?: (dirtyId: number) => void
 }
 
 /** The connection died under a flush, or the flush outlived its deadline. Retryable. */
@@ -58,10 +60,12 @@ async function transaction (client: pg.PoolClient, w: FlushWrite): Promise<numbe
     if (w.rows.some(r => r.length > 0)) {
       await pipeline(Readable.from([COPY_HEADER, ...w.rows.filter(r => r.length > 0), COPY_TRAILER], { objectMode: false }), client.query(copyFrom(COPY_POINTS)))
     }
+    let dirtyId: number | undefined
     if (w.written !== undefined && w.written.tagIds.length > 0) {
       // In the same transaction as the rows: a replayed or rolled-back flush marks nothing.
-      await client.query('INSERT INTO rollup_dirty (tag_ids, from_us, to_us) VALUES ($1, $2, $3)',
+      const { rows: [dirty] } = await client.query<{ id: string }>('INSERT INTO rollup_dirty (tag_ids, from_us, to_us) VALUES ($1, $2, $3) RETURNING id',
         [Array.from(w.written.tagIds), Array.from(w.written.fromUs, Math.floor), Array.from(w.written.toUs, Math.ceil)])
+      dirtyId = Number(dirty!.id)
     }
     const fenced = await advanceOffsets(sqlOfPg(client), w.groupId, w.topic, w.advances)
     if (fenced.length > 0) {
@@ -69,6 +73,7 @@ async function transaction (client: pg.PoolClient, w: FlushWrite): Promise<numbe
       return fenced
     }
     await client.query('COMMIT')
+    if (dirtyId !== undefined) w.onCommitted?.(dirtyId)
     return []
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined)
