@@ -289,13 +289,6 @@ export class Rig {
   async kill (service: ServiceName): Promise<void> { await killService(service, 'SIGKILL', this.stack) }
   async stopService (service: ServiceName): Promise<void> { await stopService(service, this.stack) }
   async startService (service: ServiceName): Promise<void> { await startService(service, this.stack) }
-  /** SIGSTOP / SIGCONT to the PostgreSQL server and every backend it forked. */
-  pgSignal (signal: 'SIGSTOP' | 'SIGCONT'): number {
-    const pids = postgresPids(this.stack)
-    for (const pid of pids) { try { process.kill(pid, signal) } catch { /* a backend that just exited */ } }
-    return pids.length
-  }
-
   db (): pg.Pool {
     if (this.#db === undefined) {
       this.#db = new pg.Pool({ connectionString: this.databaseUrl(), max: 2 })
@@ -454,25 +447,7 @@ export class Rig {
     await this.#modbus?.worker.terminate()
     await this.#edge?.worker.terminate()
     await this.#db?.end()
-    this.pgSignal('SIGCONT')
     await stackDown(this.stack).catch(err => this.#say.warn(`stack down: ${(err as Error).message}`))
     rmSync(this.dir, { recursive: true, force: true })
   }
-}
-
-/** The postmaster of the rig's cluster and its children (backends, checkpointer, WAL writer, ...). */
-function postgresPids (stack: StackOptions): number[] {
-  let main: number
-  try {
-    main = Number(readFileSync(join(stack.dataDir, 'postgres', 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
-  } catch { return [] }
-  const out = [main]
-  const stat = (pid: string): string | undefined => { try { return readFileSync(`/proc/${pid}/stat`, 'utf8') } catch { return undefined } }
-  for (const entry of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
-    const s = stat(entry)
-    // Field 4 of /proc/<pid>/stat is the parent pid; the command name (field 2) may hold spaces.
-    const ppid = s === undefined ? undefined : Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1])
-    if (ppid === main) out.push(Number(entry))
-  }
-  return out
 }
